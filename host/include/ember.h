@@ -1,0 +1,252 @@
+/* ember.h: the one public header of ember, a library that runs Spark-style data-parallel
+ * jobs (read CSV into partitions, count, and more) on OpenCL devices: GPUs, or the CPU
+ * through pocl. This header is the reference documentation of the C API.
+ *
+ * Conventions, everywhere below:
+ *  - Handles are opaque. Each has a create/open and a free/close; freeing NULL does nothing.
+ *  - A call that can fail returns an ember_status. When it fails it leaves a human-readable
+ *    message on its session, read with ember_session_error(); the message names what failed
+ *    and where (file:line:column for CSV, the cl_int name and build log for OpenCL).
+ *  - Output parameters are written only on success unless the function says otherwise.
+ *  - The library never prints and never exits the process.
+ *  - A session may be used by one thread at a time; the library runs its own threads inside.
+ */
+#ifndef EMBER_H
+#define EMBER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define EMBER_API __attribute__((visibility("default")))
+#else
+#define EMBER_API
+#endif
+
+#define EMBER_VERSION_MAJOR 0
+#define EMBER_VERSION_MINOR 1
+#define EMBER_VERSION_PATCH 0
+
+/* ---------------------------------------------------------------------------------------
+ * Status codes. The numbers are stable: new codes are only ever appended.
+ * X(name, number, description)
+ * ------------------------------------------------------------------------------------- */
+#define EMBER_STATUS_LIST(X)                                                                       \
+    X(EMBER_OK, 0, "ok")                                                                           \
+    X(EMBER_ERROR_INVALID_ARGUMENT, 1, "invalid argument")                                         \
+    X(EMBER_ERROR_OUT_OF_MEMORY, 2, "out of host memory")                                          \
+    X(EMBER_ERROR_IO, 3, "input/output error")                                                     \
+    X(EMBER_ERROR_CSV, 4, "malformed CSV input")                                                   \
+    X(EMBER_ERROR_SCHEMA, 5, "schema error")                                                       \
+    X(EMBER_ERROR_NO_DEVICE, 6, "no usable OpenCL device")                                         \
+    X(EMBER_ERROR_DEVICE, 7, "OpenCL device error")                                                \
+    X(EMBER_ERROR_DEVICE_MEMORY, 8, "out of device memory")                                        \
+    X(EMBER_ERROR_BUILD, 9, "OpenCL kernel build failed")                                          \
+    X(EMBER_ERROR_INTERNAL, 10, "internal error")
+
+typedef enum ember_status {
+#define EMBER_STATUS_ENUM_(name, number, text) name = number,
+    EMBER_STATUS_LIST(EMBER_STATUS_ENUM_)
+#undef EMBER_STATUS_ENUM_
+} ember_status;
+
+/* The constant's name without the prefix ("ERROR_IO") is not returned; this returns the
+ * short English description ("input/output error"). Unknown values give "unknown status". */
+EMBER_API const char *ember_status_str(ember_status status);
+
+/* The library's version as "MAJOR.MINOR.PATCH". */
+EMBER_API const char *ember_version(void);
+
+/* ---------------------------------------------------------------------------------------
+ * Column types.
+ * ------------------------------------------------------------------------------------- */
+typedef enum ember_type {
+    EMBER_TYPE_INT64 = 0,
+    EMBER_TYPE_FLOAT64 = 1,
+    EMBER_TYPE_STRING = 2,
+} ember_type;
+
+/* "int64", "float64", "string". */
+EMBER_API const char *ember_type_name(ember_type type);
+
+/* ---------------------------------------------------------------------------------------
+ * Devices. Every OpenCL device of every platform is listed; the list needs no session.
+ * ------------------------------------------------------------------------------------- */
+typedef struct ember_device_list ember_device_list;
+
+/* Enumerates the OpenCL platforms and devices. On failure *out is NULL and, when errbuf is not
+ * NULL, a message is written there (at most errlen bytes, NUL-terminated). A machine with no
+ * OpenCL platform gives EMBER_ERROR_NO_DEVICE. */
+EMBER_API ember_status ember_device_list_create(ember_device_list **out, char *errbuf, size_t errlen);
+EMBER_API void ember_device_list_free(ember_device_list *list);
+EMBER_API size_t ember_device_list_count(const ember_device_list *list);
+/* Accessors; i < count. Strings live as long as the list. */
+EMBER_API int ember_device_list_platform_index(const ember_device_list *list, size_t i);
+EMBER_API int ember_device_list_device_index(const ember_device_list *list, size_t i);
+EMBER_API const char *ember_device_list_platform_name(const ember_device_list *list, size_t i);
+EMBER_API const char *ember_device_list_device_name(const ember_device_list *list, size_t i);
+/* "cpu", "gpu", "accelerator" or "other". */
+EMBER_API const char *ember_device_list_type(const ember_device_list *list, size_t i);
+EMBER_API uint32_t ember_device_list_compute_units(const ember_device_list *list, size_t i);
+EMBER_API uint64_t ember_device_list_global_memory(const ember_device_list *list, size_t i);
+EMBER_API uint64_t ember_device_list_max_allocation(const ember_device_list *list, size_t i);
+EMBER_API const char *ember_device_list_opencl_c_version(const ember_device_list *list, size_t i);
+/* True for the device a session opened with the default choice would use. */
+EMBER_API bool ember_device_list_is_default(const ember_device_list *list, size_t i);
+
+/* ---------------------------------------------------------------------------------------
+ * Session: owns the devices, command queues, program cache, thread pool and job metrics.
+ * ------------------------------------------------------------------------------------- */
+typedef struct ember_session ember_session;
+typedef struct ember_session_options ember_session_options;
+
+/* Options start with the defaults: device from $EMBER_DEVICE, else a GPU when one is present,
+ * else the CPU; one thread per core; the program cache directory from $EMBER_CACHE_DIR, else
+ * $XDG_CACHE_HOME/ember, else ~/.cache/ember. Returns NULL when out of memory. */
+EMBER_API ember_session_options *ember_session_options_create(void);
+EMBER_API void ember_session_options_free(ember_session_options *options);
+/* Device choice: "cpu", "gpu", "all" or "PLATFORM:DEVICE" indexes as `ember devices` lists
+ * them (e.g. "0:1"). Overrides $EMBER_DEVICE. An unknown choice fails at ember_session_open
+ * with a message that lists the devices that exist. */
+EMBER_API ember_status ember_session_options_set_device(ember_session_options *options, const char *choice);
+/* Host threads for parsing; 0 means one per online core. */
+EMBER_API ember_status ember_session_options_set_threads(ember_session_options *options, int threads);
+/* Directory for compiled OpenCL programs; "off" disables the disk cache. */
+EMBER_API ember_status ember_session_options_set_cache_dir(ember_session_options *options, const char *dir);
+
+/* Opens a session. options may be NULL for the defaults. On failure other than out of memory,
+ * *out still receives a session that holds the error message (read it with
+ * ember_session_error) and must be closed; when out of memory *out is NULL. */
+EMBER_API ember_status ember_session_open(ember_session **out, const ember_session_options *options);
+/* Closes the session and frees everything it owns. Frames of the session must be freed
+ * first; closing with frames alive is allowed but leaves those frames unusable. */
+EMBER_API void ember_session_close(ember_session *session);
+/* The message of the last failed call on this session ("" if none). ember_session_error(NULL)
+ * gives "out of memory" (the only reason a session can be missing). Valid until the next
+ * call on the session. */
+EMBER_API const char *ember_session_error(const ember_session *session);
+/* Number of devices (workers) the session uses, and a description of worker i
+ * ("Portable Computing Language / pthread-skylake (cpu)"). */
+EMBER_API size_t ember_session_device_count(const ember_session *session);
+EMBER_API const char *ember_session_device_name(const ember_session *session, size_t i);
+/* Host threads the session runs. */
+EMBER_API int ember_session_threads(const ember_session *session);
+
+/* ---------------------------------------------------------------------------------------
+ * CSV options.
+ * ------------------------------------------------------------------------------------- */
+typedef enum ember_csv_mode {
+    /* Bad values become null, short rows are padded with nulls and long rows cut; each such
+     * row is kept and counted as malformed. The default. */
+    EMBER_CSV_PERMISSIVE = 0,
+    /* A malformed row is dropped and counted. */
+    EMBER_CSV_DROPMALFORMED = 1,
+    /* The first malformed row stops the job with EMBER_ERROR_CSV and a message naming file,
+     * line, column and the offending text. */
+    EMBER_CSV_FAILFAST = 2,
+} ember_csv_mode;
+
+typedef struct ember_csv_options ember_csv_options;
+
+/* Defaults: header on, delimiter ',', quote '"', no null value besides the empty field,
+ * schema inferred, PERMISSIVE, partition count from the file size. NULL when out of memory. */
+EMBER_API ember_csv_options *ember_csv_options_create(void);
+EMBER_API void ember_csv_options_free(ember_csv_options *options);
+EMBER_API ember_status ember_csv_options_set_header(ember_csv_options *options, bool header);
+/* Delimiter and quote are single bytes; they must differ and must not be CR or LF. */
+EMBER_API ember_status ember_csv_options_set_delimiter(ember_csv_options *options, char delimiter);
+EMBER_API ember_status ember_csv_options_set_quote(ember_csv_options *options, char quote);
+/* A field equal to this text (unquoted) reads as null, as the empty field always does.
+ * NULL removes it. */
+EMBER_API ember_status ember_csv_options_set_null_value(ember_csv_options *options, const char *text);
+/* Explicit schema "name:type,name:type,..." with types int64, float64, string (aliases: int,
+ * long, bigint; double, float; str, text). NULL goes back to inference. Checked by
+ * ember_read_csv. */
+EMBER_API ember_status ember_csv_options_set_schema(ember_csv_options *options, const char *schema);
+EMBER_API ember_status ember_csv_options_set_mode(ember_csv_options *options, ember_csv_mode mode);
+/* Number of partitions; 0 (the default) means about one per 64 MiB, at least one per core. */
+EMBER_API ember_status ember_csv_options_set_partitions(ember_csv_options *options, int partitions);
+
+/* ---------------------------------------------------------------------------------------
+ * Frames: immutable, lazy, reference-counted logical plans.
+ * ------------------------------------------------------------------------------------- */
+typedef struct ember_frame ember_frame;
+
+/* Reads the header and settles the schema (explicit, or inferred from rows sampled across the
+ * whole file) now; the rows are read by the first action. The file must stay unchanged while
+ * frames read from it are alive. */
+EMBER_API ember_status ember_read_csv(ember_session *session, const char *path,
+                            const ember_csv_options *options, ember_frame **out);
+/* Adds a reference; returns frame. */
+EMBER_API ember_frame *ember_frame_retain(ember_frame *frame);
+/* Drops a reference; the last one frees the frame (and its cached partitions). */
+EMBER_API void ember_frame_free(ember_frame *frame);
+EMBER_API ember_session *ember_frame_session(const ember_frame *frame);
+EMBER_API size_t ember_frame_column_count(const ember_frame *frame);
+EMBER_API const char *ember_frame_column_name(const ember_frame *frame, size_t i);
+/* The type known now; an inferred column can still widen (int64 -> float64 -> string) when an
+ * action meets a value that does not fit; the type then reads as the widened one. */
+EMBER_API ember_type ember_frame_column_type(const ember_frame *frame, size_t i);
+EMBER_API int ember_frame_partition_count(const ember_frame *frame);
+
+/* Marks the frame to be kept on the device: the next action loads all its columns and keeps
+ * the partitions resident; later actions reuse them without re-reading the file. */
+EMBER_API ember_status ember_cache(ember_frame *frame);
+/* Releases the cached partitions; the next action reads the file again. */
+EMBER_API ember_status ember_unpersist(ember_frame *frame);
+EMBER_API bool ember_frame_is_cached(const ember_frame *frame);
+
+/* ---------------------------------------------------------------------------------------
+ * Actions.
+ * ------------------------------------------------------------------------------------- */
+/* Number of rows (after DROPMALFORMED drops). Runs a job. */
+EMBER_API ember_status ember_count(ember_frame *frame, int64_t *out);
+
+/* ---------------------------------------------------------------------------------------
+ * Job metrics of the last action run on a session (like Spark's Jobs UI).
+ * ------------------------------------------------------------------------------------- */
+typedef struct ember_job ember_job;
+
+typedef enum ember_job_metric {
+    EMBER_JOB_ROWS = 0,              /* rows the job produced (e.g. the count) */
+    EMBER_JOB_ROWS_READ = 1,         /* data rows read from files (0 when all came from cache) */
+    EMBER_JOB_ROWS_MALFORMED = 2,    /* PERMISSIVE rows kept with nulls */
+    EMBER_JOB_ROWS_DROPPED = 3,      /* DROPMALFORMED rows dropped */
+    EMBER_JOB_BYTES_READ = 4,        /* file bytes parsed */
+    EMBER_JOB_PARTITIONS = 5,        /* partitions of the input */
+    EMBER_JOB_PARTITIONS_CACHED = 6, /* partitions served from the device cache */
+    EMBER_JOB_STAGES = 7,
+    EMBER_JOB_TASKS = 8,
+} ember_job_metric;
+
+typedef enum ember_stage_metric {
+    EMBER_STAGE_TASKS = 0,
+    EMBER_STAGE_ROWS = 1,  /* rows the stage's tasks processed */
+    EMBER_STAGE_BYTES = 2, /* bytes read (parse) or moved to the device */
+} ember_stage_metric;
+
+/* The last job run on the session, or NULL before the first. Valid until the next action on
+ * the session, or its close. A failed job is reported too, with what it did before failing. */
+EMBER_API const ember_job *ember_session_last_job(const ember_session *session);
+EMBER_API int64_t ember_job_metric_get(const ember_job *job, ember_job_metric metric);
+/* Wall time of the whole job in seconds. */
+EMBER_API double ember_job_seconds(const ember_job *job);
+/* Description of the device(s) the job ran on. */
+EMBER_API const char *ember_job_device(const ember_job *job);
+/* Stage i < ember_job_metric_get(job, EMBER_JOB_STAGES). Names: "scan" (read CSV into
+ * partitions), "cache" (partitions taken from the device cache), "count". */
+EMBER_API const char *ember_job_stage_name(const ember_job *job, int stage);
+EMBER_API int64_t ember_job_stage_metric(const ember_job *job, int stage, ember_stage_metric metric);
+EMBER_API double ember_job_stage_seconds(const ember_job *job, int stage);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EMBER_H */

@@ -1,0 +1,37 @@
+/* csv_load.h: parses one record-aligned split with libcsv straight into a typed columnar
+ * partition, applying the null rules and the malformed-row mode. */
+#ifndef EMBER_IO_CSV_LOAD_H
+#define EMBER_IO_CSV_LOAD_H
+
+#include <stdbool.h>
+
+#include "data/partition.h"
+#include "io/csv_split.h"
+#include "io/schema.h"
+
+typedef struct ember_csv_config {
+    ember_csv_dialect dialect;
+    const char *null_value; /* NULL: only the empty unquoted field is null */
+    ember_csv_mode mode;
+    bool schema_inferred; /* values that do not fit widen the type instead of being malformed */
+    const char *path;     /* for messages */
+} ember_csv_config;
+
+/* Parses split (buf is the whole file mapping; splits never hold the header record) into out, whose columns follow schema. wanted
+ * (may be NULL = all) says which columns to convert; the others are tokenized only, so a bad
+ * value there does not make a row malformed. Field-count errors always count.
+ *
+ * When config->schema_inferred and a value does not fit its column's type, the column's
+ * required type is raised in needed[] (an array of schema->count types, filled on return) and
+ * the caller must re-parse with the widened schema; out is then incomplete. Otherwise needed[i]
+ * equals schema->types[i].
+ *
+ * FAILFAST: the first malformed row fails with EMBER_ERROR_CSV and "path:line:column: ..." and
+ * the offending text. Out of memory gives EMBER_ERROR_OUT_OF_MEMORY. On failure out is
+ * cleared. */
+ember_status ember_csv_parse_split(const char *buf, const ember_split *split,
+                                   const ember_schema *schema, const bool *wanted,
+                                   const ember_csv_config *config, ember_partition *out,
+                                   ember_type *needed, ember_error *err);
+
+#endif

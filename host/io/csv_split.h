@@ -1,0 +1,57 @@
+/* csv_split.h: cuts a CSV byte buffer into record-aligned ranges that can be parsed
+ * independently. It runs the same state machine as libcsv (non-strict, no space trimming), so
+ * a quoted field that holds delimiters, doubled quotes or newlines never straddles a cut. */
+#ifndef EMBER_IO_CSV_SPLIT_H
+#define EMBER_IO_CSV_SPLIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+typedef struct ember_csv_dialect {
+    unsigned char delimiter; /* ',' */
+    unsigned char quote;     /* '"' */
+} ember_csv_dialect;
+
+/* A byte range [begin, end) that starts at a record start (or the buffer start). first_line is
+ * the 1-based physical line number (counting LF, CR and CRLF as one line break each) at begin;
+ * first_record is the 0-based index, among the non-blank records of the whole buffer range
+ * split, of the first record inside it. */
+typedef struct ember_split {
+    size_t begin, end;
+    int64_t first_line;
+    int64_t first_record;
+} ember_split;
+
+/* Length of a UTF-8 byte order mark at buf (3 or 0). */
+size_t ember_csv_bom_length(const char *buf, size_t len);
+
+/* Offset just past the record that starts at begin (past its terminator; past CRLF as a
+ * whole), or len when it is the last one. Blank lines before the record are skipped as libcsv
+ * skips them. *lines (may be NULL) receives the number of line breaks consumed. */
+size_t ember_csv_record_end(const char *buf, size_t len, size_t begin, ember_csv_dialect dialect,
+                            int64_t *lines);
+
+/* Cuts [begin, len) into at most parts ranges of about equal size, each starting at a record
+ * start; ranges with no bytes are left out, so *count may be smaller than parts (0 for an
+ * empty range). first_line is the line number at begin. *out is owned by the caller
+ * (ember_free). */
+ember_status ember_csv_split(const char *buf, size_t len, size_t begin, int64_t first_line,
+                             int parts, ember_csv_dialect dialect, ember_split **out, int *count,
+                             ember_error *err);
+
+/* The same with explicit target offsets (ascending): each cut is placed at the first record
+ * start at or after its target. Used by tests to try every cut position. */
+ember_status ember_csv_split_at(const char *buf, size_t len, size_t begin, int64_t first_line,
+                                const size_t *targets, int target_count,
+                                ember_csv_dialect dialect, ember_split **out, int *count,
+                                ember_error *err);
+
+/* Finds the record with 0-based index record (non-blank records counted from split->begin):
+ * its byte offset and 1-based line number. For error messages; O(bytes scanned). Returns 0 on
+ * success, -1 when the split holds fewer records. */
+int ember_csv_locate_record(const char *buf, const ember_split *split, int64_t record,
+                            ember_csv_dialect dialect, size_t *offset, int64_t *line);
+
+#endif
