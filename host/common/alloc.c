@@ -61,6 +61,15 @@ char *ember_strdup(const char *text) {
     return ember_strndup(text, strlen(text));
 }
 
+int ember_text_replace(char **slot, const char *text) {
+    char *copy = NULL;
+    if (text && !(copy = ember_strdup(text)))
+        return -1;
+    ember_free(*slot);
+    *slot = copy;
+    return 0;
+}
+
 static size_t page_size(void) {
     long page = sysconf(_SC_PAGESIZE);
     return page > 0 ? (size_t)page : 4096;

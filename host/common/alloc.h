@@ -11,6 +11,9 @@ void *ember_realloc(void *ptr, size_t size);
 void ember_free(void *ptr);
 char *ember_strdup(const char *text);
 char *ember_strndup(const char *text, size_t len);
+/* Replaces *slot (freeing it) with a copy of text, or NULL when text is NULL. Returns 0, or -1
+ * when out of memory (then *slot is unchanged). */
+int ember_text_replace(char **slot, const char *text);
 
 /* Page-aligned memory whose size is rounded up to whole pages: what CL_MEM_USE_HOST_PTR wants
  * for zero-copy buffers on CPU devices. Free with ember_free_aligned. */

@@ -1,4 +1,4 @@
-/* kernels.h: the OpenCL C sources of kernels/*.cl, embedded into the library at build time as
+/* kernels.h: the OpenCL C sources of kernels/NAME.cl, embedded into the library at build time as
  * byte arrays (see cmake/embed_kernels.cmake), so nothing is looked up at run time. */
 #ifndef EMBER_DEVICE_KERNELS_H
 #define EMBER_DEVICE_KERNELS_H

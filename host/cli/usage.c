@@ -1,0 +1,70 @@
+/* usage.c: the help texts of the `ember` command; docs/cli.md says the same at length. */
+#include "cli.h"
+
+static const char FORMAT_HELP[] =
+    "  --format FORMAT     csv or table; default: table when standard output is a\n"
+    "                      terminal, csv otherwise\n"
+    "  -h, --help          show this help\n";
+
+void usage_main(FILE *to) {
+    fputs("Usage: ember COMMAND [OPTIONS]\n"
+          "\n"
+          "Runs Spark-style jobs on OpenCL devices (GPUs, or the CPU through pocl).\n"
+          "\n"
+          "Commands:\n"
+          "  devices             list the OpenCL devices and mark the default one\n"
+          "  count FILE          count the data rows of a CSV file\n"
+          "  help [COMMAND]      show this help, or a command's help\n"
+          "\n"
+          "Options:\n"
+          "  -h, --help          show this help\n"
+          "  --version           print the version\n"
+          "\n"
+          "Run 'ember COMMAND --help' for a command's options.\n"
+          "\n"
+          "Exit status: 0 success, 1 the job failed (bad input, device error), 2 bad usage.\n"
+          "Environment: EMBER_DEVICE (default device choice), EMBER_CACHE_DIR (compiled\n"
+          "program cache; default $XDG_CACHE_HOME/ember or ~/.cache/ember; \"off\" disables).\n",
+          to);
+}
+
+void usage_devices(FILE *to) {
+    fputs("Usage: ember devices [OPTIONS]\n"
+          "\n"
+          "Lists every OpenCL device of every platform, one row each: device (the P:D index\n"
+          "that --device takes), platform, name, type, compute_units, global_memory (bytes),\n"
+          "max_allocation (bytes), opencl_c (version), default (yes for the device a job\n"
+          "uses when no --device is given).\n"
+          "\n"
+          "Options:\n",
+          to);
+    fputs(FORMAT_HELP, to);
+}
+
+void usage_count(FILE *to) {
+    fputs("Usage: ember count FILE [OPTIONS]\n"
+          "\n"
+          "Reads the CSV file FILE into partitions and counts its data rows on an OpenCL\n"
+          "device. Prints a header line \"count\" and the number.\n"
+          "\n"
+          "Options (before or after FILE; \"--opt value\" or \"--opt=value\"):\n"
+          "  --device CHOICE     cpu, gpu, all, or P:D as 'ember devices' lists it;\n"
+          "                      default: $EMBER_DEVICE, else a GPU, else the CPU\n"
+          "  --partitions N      split the input into N partitions (N >= 1); default:\n"
+          "                      about one per 64 MiB, at least one per core\n"
+          "  --mode MODE         what to do with a malformed row: permissive (keep it, bad\n"
+          "                      values become null; the default), dropmalformed (drop it\n"
+          "                      and count it), failfast (stop with an error naming the\n"
+          "                      file, line and column)\n"
+          "  --schema SPEC       column names and types, e.g. \"id:int64,name:string\";\n"
+          "                      types int64, float64, string; default: inferred\n"
+          "  --delimiter C       field delimiter, one character, or \"tab\"; default ','\n"
+          "  --quote C           quote character; default '\"'\n"
+          "  --no-header         the first line is data, not column names\n"
+          "  --null-value TEXT   an unquoted field equal to TEXT reads as null (the empty\n"
+          "                      field always does)\n"
+          "  --verbose           print a one-line job summary on standard error (printed\n"
+          "                      anyway when standard error is a terminal)\n",
+          to);
+    fputs(FORMAT_HELP, to);
+}

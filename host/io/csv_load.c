@@ -1,0 +1,268 @@
+/* csv_load.c: one split of a CSV file -> one columnar partition. libcsv tokenizes; its
+ * callbacks convert wanted columns straight into typed Arrow-layout buffers (no row-of-strings
+ * intermediate) and apply the null rules and the malformed-row mode. */
+#include "io/csv_load.h"
+
+#include <csv.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "data/column_build.h"
+#include "io/number.h"
+
+/* Chunks handed to libcsv at a time, so FAILFAST stops soon after the first bad row. */
+#define PARSE_CHUNK (256 * 1024)
+
+typedef struct load_state {
+    const ember_schema *schema;
+    const bool *wanted;
+    const ember_csv_config *config;
+    ember_partition *out;
+    ember_type *needed;
+    ember_error *err;
+    size_t null_len;
+    int field;          /* index of the next field in the current record */
+    bool row_malformed; /* a value did not convert, or the field count is wrong */
+    int bad_field;      /* first bad field of the row (-1: field count) for FAILFAST */
+    char bad_text[96];
+    int64_t record;   /* records seen in this split, dropped ones included */
+    bool widening;    /* a value needs a wider type: only collect needed[] from now on */
+    bool stop;        /* FAILFAST or out of memory: ignore the rest */
+    ember_status failure;
+    const char *buf; /* the whole file, for locating a FAILFAST row */
+    const ember_split *split;
+} load_state;
+
+/* libcsv's space test: nothing is a space, so fields keep their spaces and tabs. */
+static int no_space(unsigned char c) {
+    (void)c;
+    return 0;
+}
+
+static void *csv_realloc(void *ptr, size_t size) {
+    return ember_realloc(ptr, size);
+}
+
+static void out_of_memory(load_state *s, bool too_big) {
+    if (too_big)
+        s->failure = ember_error_set(s->err, EMBER_ERROR_OUT_OF_MEMORY,
+                                     "%s: string column '%s' holds more than 2 GiB in one "
+                                     "partition; use more partitions",
+                                     s->config->path, s->schema->names[s->field]);
+    else
+        s->failure = ember_error_set(s->err, EMBER_ERROR_OUT_OF_MEMORY,
+                                     "%s: out of host memory while parsing", s->config->path);
+    s->stop = true;
+}
+
+static void note_bad_value(load_state *s, const char *text, size_t len) {
+    if (!s->row_malformed) {
+        s->bad_field = s->field;
+        size_t n = len < sizeof s->bad_text - 1 ? len : sizeof s->bad_text - 1;
+        memcpy(s->bad_text, text, n);
+        s->bad_text[n] = '\0';
+    }
+    s->row_malformed = true;
+}
+
+/* Appends one converted value, or null, to column c. */
+static void store_field(load_state *s, int c, const char *text, size_t len, bool is_null) {
+    ember_column *column = &s->out->columns[c];
+    bool ok = true, too_big = false;
+    if (is_null) {
+        ok = ember_column_append_null(column);
+    } else if (column->type == EMBER_TYPE_STRING) {
+        ok = ember_column_append_string(column, text, len, &too_big);
+    } else if (column->type == EMBER_TYPE_INT64) {
+        int64_t value;
+        if (ember_parse_int64(text, len, &value)) {
+            ok = ember_column_append_int64(column, value);
+        } else if (s->config->schema_inferred) {
+            s->needed[c] = ember_type_widen_for(EMBER_TYPE_INT64, text, len);
+            s->widening = true;
+        } else {
+            note_bad_value(s, text, len);
+            ok = ember_column_append_null(column);
+        }
+    } else {
+        double value;
+        if (ember_parse_float64(text, len, &value)) {
+            ok = ember_column_append_float64(column, value);
+        } else if (s->config->schema_inferred) {
+            s->needed[c] = EMBER_TYPE_STRING;
+            s->widening = true;
+        } else {
+            note_bad_value(s, text, len);
+            ok = ember_column_append_null(column);
+        }
+    }
+    if (!ok)
+        out_of_memory(s, too_big);
+}
+
+static void on_field(void *data, size_t len, void *context) {
+    load_state *s = context;
+    if (s->stop)
+        return;
+    int c = s->field++;
+    if (c >= s->schema->count) {
+        s->row_malformed = true; /* too many fields */
+        return;
+    }
+    if (s->wanted && !s->wanted[c])
+        return;
+    const char *text = data ? data : "";
+    bool is_null = data == NULL || (s->config->null_value && len == s->null_len &&
+                                    memcmp(text, s->config->null_value, len) == 0);
+    if (s->widening) {
+        if (!is_null)
+            s->needed[c] = ember_type_widen_for(s->needed[c], text, len);
+        return;
+    }
+    store_field(s, c, text, len, is_null);
+}
+
+/* Rolls back the record's values (DROPMALFORMED) on every loaded column. */
+static void drop_record(load_state *s, int64_t rows_before) {
+    for (int c = 0; c < s->out->column_count; c++)
+        if (s->out->columns[c].loaded)
+            ember_column_truncate(&s->out->columns[c], rows_before);
+}
+
+static void report_failfast(load_state *s, const char *buf, const ember_split *split);
+
+static void on_record(int terminator, void *context) {
+    load_state *s = context;
+    (void)terminator;
+    if (s->stop)
+        return;
+    if (s->field != s->schema->count) {
+        if (!s->row_malformed)
+            s->bad_field = -1;
+        s->row_malformed = true;
+    }
+    int64_t rows_before = s->out->rows;
+    if (!s->widening) {
+        /* Pad a short record with nulls. */
+        for (int c = s->field; c < s->schema->count; c++) {
+            if (s->wanted && !s->wanted[c])
+                continue;
+            if (!ember_column_append_null(&s->out->columns[c])) {
+                out_of_memory(s, false);
+                return;
+            }
+        }
+    }
+    if (s->row_malformed) {
+        switch (s->config->mode) {
+        case EMBER_CSV_PERMISSIVE:
+            s->out->rows_malformed++;
+            s->out->rows++;
+            break;
+        case EMBER_CSV_DROPMALFORMED:
+            s->out->rows_dropped++;
+            if (!s->widening)
+                drop_record(s, rows_before);
+            break;
+        case EMBER_CSV_FAILFAST:
+            report_failfast(s, s->buf, s->split);
+            s->stop = true;
+            break;
+        }
+    } else {
+        s->out->rows++;
+    }
+    s->record++;
+    s->field = 0;
+    s->row_malformed = false;
+}
+
+static void report_failfast(load_state *s, const char *buf, const ember_split *split) {
+    size_t offset = 0;
+    int64_t line = 0;
+    if (ember_csv_locate_record(buf, split, s->record, s->config->dialect, &offset, &line) != 0)
+        line = split->first_line;
+    if (s->bad_field < 0) {
+        s->failure = ember_error_set(
+            s->err, EMBER_ERROR_CSV,
+            "%s:%lld: malformed row (FAILFAST): expected %d fields, found %d", s->config->path,
+            (long long)line, s->schema->count, s->field);
+    } else {
+        s->failure = ember_error_set(
+            s->err, EMBER_ERROR_CSV,
+            "%s:%lld:%d: malformed value (FAILFAST): \"%s\" in column '%s' is not %s",
+            s->config->path, (long long)line, s->bad_field + 1, s->bad_text,
+            s->schema->names[s->bad_field],
+            s->schema->types[s->bad_field] == EMBER_TYPE_INT64 ? "an int64" : "a float64");
+    }
+}
+
+ember_status ember_csv_parse_split(const char *buf, const ember_split *split,
+                                   const ember_schema *schema, const bool *wanted,
+                                   const ember_csv_config *config, ember_partition *out,
+                                   ember_type *needed, ember_error *err) {
+    memset(out, 0, sizeof *out);
+    for (int c = 0; c < schema->count; c++)
+        needed[c] = schema->types[c];
+    out->source_bytes = (int64_t)(split->end - split->begin);
+    out->columns = ember_calloc((size_t)(schema->count ? schema->count : 1), sizeof *out->columns);
+    if (!out->columns)
+        return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "%s: out of host memory",
+                               config->path);
+    out->column_count = schema->count;
+    /* A first guess at the row count from the bytes; the buffers double when it is low. */
+    int64_t rows_guess = out->source_bytes / 32 + 16;
+    for (int c = 0; c < schema->count; c++) {
+        out->columns[c].type = schema->types[c];
+        if (wanted && !wanted[c])
+            continue;
+        if (!ember_column_init(&out->columns[c], schema->types[c], rows_guess)) {
+            ember_partition_clear(out);
+            return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "%s: out of host memory",
+                                   config->path);
+        }
+    }
+
+    struct csv_parser parser;
+    if (csv_init(&parser, CSV_EMPTY_IS_NULL) != 0) {
+        ember_partition_clear(out);
+        return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "%s: out of host memory",
+                               config->path);
+    }
+    csv_set_delim(&parser, config->dialect.delimiter);
+    csv_set_quote(&parser, config->dialect.quote);
+    csv_set_space_func(&parser, no_space);
+    csv_set_realloc_func(&parser, csv_realloc);
+    csv_set_free_func(&parser, ember_free);
+
+    load_state state = {.schema = schema,
+                        .wanted = wanted,
+                        .config = config,
+                        .out = out,
+                        .needed = needed,
+                        .err = err,
+                        .null_len = config->null_value ? strlen(config->null_value) : 0,
+                        .failure = EMBER_OK,
+                        .buf = buf,
+                        .split = split};
+    for (size_t at = split->begin; at < split->end && !state.stop;) {
+        size_t chunk = split->end - at < PARSE_CHUNK ? split->end - at : PARSE_CHUNK;
+        size_t done = csv_parse(&parser, buf + at, chunk, on_field, on_record, &state);
+        if (done != chunk) {
+            out_of_memory(&state, false);
+            break;
+        }
+        at += chunk;
+    }
+    if (!state.stop)
+        csv_fini(&parser, on_field, on_record, &state);
+    csv_free(&parser);
+
+    if (state.failure != EMBER_OK) {
+        ember_partition_clear(out);
+        return state.failure;
+    }
+    for (int c = 0; c < schema->count; c++)
+        out->columns[c].length = out->columns[c].loaded ? out->columns[c].length : out->rows;
+    return EMBER_OK;
+}

@@ -1,0 +1,110 @@
+/* frame.c: frame lifecycle (read_csv, retain/free), schema accessors and cache marking. */
+#include "plan/frame.h"
+
+#include "common/alloc.h"
+#include "io/csv_options.h"
+#include "session/session_internal.h"
+
+ember_status ember_read_csv(ember_session *session, const char *path,
+                            const ember_csv_options *options, ember_frame **out) {
+    if (!session || !out)
+        return EMBER_ERROR_INVALID_ARGUMENT;
+    ember_session_clear_error(session);
+    *out = NULL;
+    if (!path || !*path)
+        return ember_session_fail(session, EMBER_ERROR_INVALID_ARGUMENT,
+                                  "ember_read_csv: the path is empty");
+    ember_csv_options *defaults = NULL;
+    if (!options && !(options = defaults = ember_csv_options_create()))
+        return ember_session_fail(session, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
+    ember_frame *frame = ember_calloc(1, sizeof *frame);
+    if (!frame) {
+        ember_csv_options_free(defaults);
+        return ember_session_fail(session, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
+    }
+    atomic_init(&frame->references, 1);
+    frame->session = session;
+    ember_error err;
+    ember_error_clear(&err);
+    ember_status status =
+        ember_csv_source_open(path, options, session->threads, &frame->source, &err);
+    ember_csv_options_free(defaults);
+    if (status != EMBER_OK) {
+        ember_free(frame);
+        return ember_session_take_error(session, &err);
+    }
+    *out = frame;
+    return EMBER_OK;
+}
+
+ember_frame *ember_frame_retain(ember_frame *frame) {
+    if (frame)
+        atomic_fetch_add(&frame->references, 1);
+    return frame;
+}
+
+void ember_frame_drop_cache(ember_frame *frame) {
+    for (int i = 0; i < frame->cache_count; i++) {
+        ember_cached_partition *cached = &frame->cache[i];
+        if (cached->buffers)
+            for (int b = 0; b < 3 * cached->partition.column_count; b++)
+                if (cached->buffers[b])
+                    clReleaseMemObject(cached->buffers[b]);
+        ember_free(cached->buffers);
+        ember_partition_clear(&cached->partition);
+    }
+    ember_free(frame->cache);
+    frame->cache = NULL;
+    frame->cache_count = 0;
+}
+
+void ember_frame_free(ember_frame *frame) {
+    if (!frame || atomic_fetch_sub(&frame->references, 1) != 1)
+        return;
+    ember_frame_drop_cache(frame);
+    ember_csv_source_free(frame->source);
+    ember_free(frame);
+}
+
+ember_session *ember_frame_session(const ember_frame *frame) {
+    return frame ? frame->session : NULL;
+}
+
+size_t ember_frame_column_count(const ember_frame *frame) {
+    return frame ? (size_t)frame->source->schema.count : 0;
+}
+
+const char *ember_frame_column_name(const ember_frame *frame, size_t i) {
+    if (!frame || i >= (size_t)frame->source->schema.count)
+        return NULL;
+    return frame->source->schema.names[i];
+}
+
+ember_type ember_frame_column_type(const ember_frame *frame, size_t i) {
+    if (!frame || i >= (size_t)frame->source->schema.count)
+        return EMBER_TYPE_STRING;
+    return frame->source->schema.types[i];
+}
+
+int ember_frame_partition_count(const ember_frame *frame) {
+    return frame ? frame->source->split_count : 0;
+}
+
+ember_status ember_cache(ember_frame *frame) {
+    if (!frame)
+        return EMBER_ERROR_INVALID_ARGUMENT;
+    frame->cache_requested = true;
+    return EMBER_OK;
+}
+
+ember_status ember_unpersist(ember_frame *frame) {
+    if (!frame)
+        return EMBER_ERROR_INVALID_ARGUMENT;
+    frame->cache_requested = false;
+    ember_frame_drop_cache(frame);
+    return EMBER_OK;
+}
+
+bool ember_frame_is_cached(const ember_frame *frame) {
+    return frame && frame->cache_requested;
+}
