@@ -442,7 +442,7 @@ static void test_help(void **state) {
     check_help("devices", "--help", "default");
     /* Every option of count is documented. */
     static const char *const count_options[] = {
-        "--device", "--partitions", "--mode",       "--schema", "--delimiter", "--quote",
+        "--device",    "--partitions", "--mode",   "--schema",  "--delimiter", "--quote",
         "--no-header", "--null-value", "--format", "--verbose", "--help",
     };
     for (size_t i = 0; i < sizeof count_options / sizeof count_options[0]; i++)
@@ -629,7 +629,7 @@ static void test_gen_count(void **state) {
 
 static void test_gen_usage_errors(void **state) {
     static const char *const cases[][3] = {
-        {"--rows", "abc", NULL}, {"--rows", "-5", NULL},  {"--seed", "1", NULL},
+        {"--rows", "abc", NULL}, {"--rows", "-5", NULL},   {"--seed", "1", NULL},
         {"--bogus", NULL, NULL}, {"--rows", "5", "extra"}, {"--skew", "x", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -23,8 +23,8 @@ static void print_count(int64_t count, cli_format format) {
     cli_table_free(&table);
 }
 
-/* Settles the CSV options, opens the session, reads and counts; every error path releases what was acquired, in the
- * reverse order. */
+/* Settles the CSV options, opens the session, reads and counts; every error path releases what was
+ * acquired, in the reverse order. */
 static int run_count(const cli_options *options, const char *path) {
     int code = CLI_EXIT_RUNTIME;
     ember_session_options *session_options = NULL;

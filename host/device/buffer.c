@@ -14,8 +14,8 @@ static ember_status create_failed(const ember_worker *worker, cl_int rc, size_t 
     return ember_cl_fail(err, rc != CL_SUCCESS ? rc : CL_INVALID_MEM_OBJECT, what);
 }
 
-ember_status ember_buffer_from_host(const ember_worker *worker, cl_command_queue queue,
-                                    void *host, size_t bytes, cl_mem *out, ember_error *err) {
+ember_status ember_buffer_from_host(const ember_worker *worker, cl_command_queue queue, void *host,
+                                    size_t bytes, cl_mem *out, ember_error *err) {
     cl_int rc = CL_SUCCESS;
     cl_mem buffer;
     if (bytes == 0) {
@@ -32,8 +32,8 @@ ember_status ember_buffer_from_host(const ember_worker *worker, cl_command_queue
         /* The whole page-rounded allocation is wrapped: drivers that map buffers by pages
          * (pocl) then never touch memory outside it. */
         size_t size = ember_aligned_size(bytes);
-        buffer = clCreateBuffer(worker->context, CL_MEM_READ_ONLY | CL_MEM_USE_HOST_PTR, size,
-                                host, &rc);
+        buffer = clCreateBuffer(worker->context, CL_MEM_READ_ONLY | CL_MEM_USE_HOST_PTR, size, host,
+                                &rc);
         if (rc != CL_SUCCESS || !buffer)
             return create_failed(worker, rc, size, err);
         *out = buffer;

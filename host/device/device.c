@@ -117,8 +117,8 @@ static ember_status out_of_memory(ember_error *err, const char *what) {
 static ember_status device_query_failed(ember_error *err, cl_int rc, const char *param_name,
                                         int platform_index, int device_index) {
     char what[160];
-    snprintf(what, sizeof what, "clGetDeviceInfo(%s) on device %d:%d", param_name,
-             platform_index, device_index);
+    snprintf(what, sizeof what, "clGetDeviceInfo(%s) on device %d:%d", param_name, platform_index,
+             device_index);
     return ember_cl_fail(err, rc, what);
 }
 
@@ -146,9 +146,9 @@ static ember_status device_string_alloc(cl_device_id device, cl_device_info para
 
 /* A string property copied into a fixed field, cut to fit: drivers may report names longer
  * than ember keeps. */
-static ember_status device_string(cl_device_id device, cl_device_info param,
-                                  const char *param_name, int platform_index, int device_index,
-                                  char *buf, size_t len, ember_error *err) {
+static ember_status device_string(cl_device_id device, cl_device_info param, const char *param_name,
+                                  int platform_index, int device_index, char *buf, size_t len,
+                                  ember_error *err) {
     char *text = NULL;
     ember_status status =
         device_string_alloc(device, param, param_name, platform_index, device_index, &text, err);
@@ -159,9 +159,9 @@ static ember_status device_string(cl_device_id device, cl_device_info param,
     return EMBER_OK;
 }
 
-static ember_status device_value(cl_device_id device, cl_device_info param,
-                                 const char *param_name, int platform_index, int device_index,
-                                 void *value, size_t size, ember_error *err) {
+static ember_status device_value(cl_device_id device, cl_device_info param, const char *param_name,
+                                 int platform_index, int device_index, void *value, size_t size,
+                                 ember_error *err) {
     cl_int rc = clGetDeviceInfo(device, param, size, value, NULL);
     if (rc != CL_SUCCESS)
         return device_query_failed(err, rc, param_name, platform_index, device_index);
@@ -196,10 +196,10 @@ static const char *type_name(cl_device_type type) {
 }
 
 #define DEVICE_STRING(param, field)                                                                \
-    device_string(device, param, #param, platform_index, device_index, info->field,               \
+    device_string(device, param, #param, platform_index, device_index, info->field,                \
                   sizeof info->field, err)
 #define DEVICE_VALUE(param, variable)                                                              \
-    device_value(device, param, #param, platform_index, device_index, &(variable),                \
+    device_value(device, param, #param, platform_index, device_index, &(variable),                 \
                  sizeof(variable), err)
 
 static ember_status device_info_fill(ember_device_info *info, cl_platform_id platform,
@@ -312,8 +312,8 @@ static ember_status platform_devices_add(cl_platform_id platform, int platform_i
     }
     *devices = grown;
     for (cl_uint d = 0; d < device_count; d++) {
-        status = device_info_fill(&grown[*count], platform, platform_index, platform_name,
-                                  ids[d], (int)d, err);
+        status = device_info_fill(&grown[*count], platform, platform_index, platform_name, ids[d],
+                                  (int)d, err);
         if (status != EMBER_OK)
             break;
         (*count)++;
@@ -391,16 +391,15 @@ fail:
 
 /* "0:0 Portable Computing Language / pthread-skylake (cpu, default), 1:0 ..." for messages
  * that must tell the user what can be chosen. */
-static void devices_describe(const ember_device_info *devices, int count, char *buf,
-                             size_t len) {
+static void devices_describe(const ember_device_info *devices, int count, char *buf, size_t len) {
     size_t used = 0;
     buf[0] = '\0';
     for (int i = 0; i < count && used < len; i++) {
         const ember_device_info *d = &devices[i];
-        int n = snprintf(buf + used, len - used, "%s%d:%d %s / %s (%s%s%s)", i ? ", " : "",
-                         d->platform_index, d->device_index, d->platform_name, d->name,
-                         d->type_name, d->is_default ? ", default" : "",
-                         d->available ? "" : ", unavailable");
+        int n =
+            snprintf(buf + used, len - used, "%s%d:%d %s / %s (%s%s%s)", i ? ", " : "",
+                     d->platform_index, d->device_index, d->platform_name, d->name, d->type_name,
+                     d->is_default ? ", default" : "", d->available ? "" : ", unavailable");
         if (n < 0)
             break;
         used += (size_t)n;
@@ -438,9 +437,9 @@ static bool word_is(const char *text, size_t len, const char *word) {
 /* Fills selected with the indexes (into devices) of the devices choice names; on success
  * *selected_count >= 1. Words are case-insensitive and surrounding spaces do not count; a blank
  * choice means the default device. */
-static ember_status choice_resolve(const ember_device_info *devices, int count,
-                                   const char *choice, const char *origin, int *selected,
-                                   int *selected_count, ember_error *err) {
+static ember_status choice_resolve(const ember_device_info *devices, int count, const char *choice,
+                                   const char *origin, int *selected, int *selected_count,
+                                   ember_error *err) {
     const char *text = choice;
     while (isspace((unsigned char)*text))
         text++;
@@ -565,8 +564,7 @@ ember_status ember_workers_open(const char *choice, ember_worker **out, int *cou
         status = out_of_memory(err, "choosing OpenCL devices");
         goto done;
     }
-    status = choice_resolve(devices, device_count, choice, origin, selected, &selected_count,
-                            err);
+    status = choice_resolve(devices, device_count, choice, origin, selected, &selected_count, err);
     if (status != EMBER_OK)
         goto done;
     workers = ember_calloc((size_t)selected_count, sizeof *workers);

@@ -25,7 +25,7 @@
 #define STANDARD_OPTION "-cl-std=CL1.2"
 /* A cache file larger than this is not a program binary ember wrote. */
 #define CACHE_FILE_MAX ((size_t)1 << 30)
-#define BUCKET_COUNT 64
+#define BUCKET_COUNT   64
 
 /* 128 bits from two unrelated 64-bit hashes, so that a collision (which would hand back the
  * wrong program) needs both to collide at once. */
@@ -93,8 +93,8 @@ static uint64_t avalanche(uint64_t x) {
 
 /* The key names the device by what determines its compiled code (not by its cl_device_id,
  * which differs between processes), so the disk cache outlives the process. */
-static program_key key_compute(const ember_device_info *info, const char *source,
-                               size_t source_len, const char *options) {
+static program_key key_compute(const ember_device_info *info, const char *source, size_t source_len,
+                               const char *options) {
     program_key key = {0xcbf29ce484222325ULL, 0x9e3779b97f4a7c15ULL};
     key_add_string(&key, CACHE_FORMAT);
     key_add_string(&key, info->platform_name);
@@ -109,8 +109,7 @@ static program_key key_compute(const ember_device_info *info, const char *source
 }
 
 static void key_hex(program_key key, char hex[33]) {
-    snprintf(hex, 33, "%016llx%016llx", (unsigned long long)key.fnv,
-             (unsigned long long)key.mix);
+    snprintf(hex, 33, "%016llx%016llx", (unsigned long long)key.fnv, (unsigned long long)key.mix);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -241,8 +240,8 @@ static cl_program cache_load(const char *dir, const char *hex, const ember_worke
         return NULL;
     cl_int rc = CL_SUCCESS, binary_status = CL_SUCCESS;
     const unsigned char *binaries[1] = {bytes};
-    cl_program program = clCreateProgramWithBinary(worker->context, 1, &worker->info.device,
-                                                   &size, binaries, &binary_status, &rc);
+    cl_program program = clCreateProgramWithBinary(worker->context, 1, &worker->info.device, &size,
+                                                   binaries, &binary_status, &rc);
     ember_free(bytes);
     if (rc != CL_SUCCESS || binary_status != CL_SUCCESS || !program) {
         if (program)
@@ -264,17 +263,15 @@ static bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-static ember_status build_failed(cl_program program, const ember_worker *worker,
-                                 ember_error *err) {
+static ember_status build_failed(cl_program program, const ember_worker *worker, ember_error *err) {
     size_t size = 0;
     char *log = NULL;
-    if (clGetProgramBuildInfo(program, worker->info.device, CL_PROGRAM_BUILD_LOG, 0, NULL,
-                              &size) == CL_SUCCESS &&
+    if (clGetProgramBuildInfo(program, worker->info.device, CL_PROGRAM_BUILD_LOG, 0, NULL, &size) ==
+            CL_SUCCESS &&
         size > 0)
         log = ember_malloc(size + 1);
-    if (!log ||
-        clGetProgramBuildInfo(program, worker->info.device, CL_PROGRAM_BUILD_LOG, size, log,
-                              NULL) != CL_SUCCESS) {
+    if (!log || clGetProgramBuildInfo(program, worker->info.device, CL_PROGRAM_BUILD_LOG, size, log,
+                                      NULL) != CL_SUCCESS) {
         ember_free(log);
         return ember_error_set(err, EMBER_ERROR_BUILD,
                                "kernel build failed on %s: (no build log available)",
@@ -288,9 +285,8 @@ static ember_status build_failed(cl_program program, const ember_worker *worker,
     while (len > 0 && is_space(start[len - 1]))
         start[--len] = '\0';
     /* ember_error_set cuts the message to the record's size. */
-    ember_status status =
-        ember_error_set(err, EMBER_ERROR_BUILD, "kernel build failed on %s: %s",
-                        worker->info.name, *start ? start : "(empty build log)");
+    ember_status status = ember_error_set(err, EMBER_ERROR_BUILD, "kernel build failed on %s: %s",
+                                          worker->info.name, *start ? start : "(empty build log)");
     ember_free(log);
     return status;
 }
@@ -300,8 +296,7 @@ static ember_status build_from_source(const ember_worker *worker, const char *so
                                       ember_error *err) {
     cl_int rc = CL_SUCCESS;
     char what[384];
-    cl_program program =
-        clCreateProgramWithSource(worker->context, 1, &source, &source_len, &rc);
+    cl_program program = clCreateProgramWithSource(worker->context, 1, &source, &source_len, &rc);
     if (rc != CL_SUCCESS || !program) {
         snprintf(what, sizeof what, "clCreateProgramWithSource on %s", worker->info.name);
         return ember_cl_fail(err, rc != CL_SUCCESS ? rc : CL_INVALID_PROGRAM, what);
@@ -469,8 +464,8 @@ ember_status ember_program_get(ember_program_cache *cache, const ember_worker *w
 
     cl_program program = NULL;
     bool from_disk = false;
-    status = entry_build(cache, worker, key, source, source_len, full_options, &program,
-                         &from_disk, err);
+    status = entry_build(cache, worker, key, source, source_len, full_options, &program, &from_disk,
+                         err);
 
     pthread_mutex_lock(&cache->lock);
     if (from_disk)

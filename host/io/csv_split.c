@@ -22,9 +22,9 @@ typedef struct row_scanner {
     /* Delimiter, quote, CR and LF are four different bytes, so the order in which libcsv tests
      * them cannot matter and whole runs of ordinary bytes can be skipped. */
     bool plain_dialect;
-    int64_t lines;   /* line breaks consumed since the start */
-    int64_t records; /* records ended, including one ended by the end of the buffer */
-    size_t row_begin; /* first byte of the record found last */
+    int64_t lines;     /* line breaks consumed since the start */
+    int64_t records;   /* records ended, including one ended by the end of the buffer */
+    size_t row_begin;  /* first byte of the record found last */
     int64_t row_lines; /* line breaks before row_begin */
 } row_scanner;
 
@@ -367,9 +367,8 @@ ember_status ember_csv_split(const char *buf, size_t len, size_t begin, int64_t 
 }
 
 ember_status ember_csv_split_at(const char *buf, size_t len, size_t begin, int64_t first_line,
-                                const size_t *targets, int target_count,
-                                ember_csv_dialect dialect, ember_split **out, int *count,
-                                ember_error *err) {
+                                const size_t *targets, int target_count, ember_csv_dialect dialect,
+                                ember_split **out, int *count, ember_error *err) {
     ember_status status = check_split_arguments(buf, len, begin, out, count, err);
     if (status != EMBER_OK)
         return status;

@@ -1,0 +1,75 @@
+/* spark_flow.c: the blueprint's Spark-style flow, as far as ember has it: read a CSV into
+ * partitions, cache it on the device, count it twice, and print the job metrics that show
+ * the second count came from the cache. Usage: example_spark_flow FILE.csv [PARTITIONS] */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ember.h"
+
+static void print_job(const ember_session *session) {
+    const ember_job *job = ember_session_last_job(session);
+    printf("  job: %.3f s on %s\n", ember_job_seconds(job), ember_job_device(job));
+    int stages = (int)ember_job_metric_get(job, EMBER_JOB_STAGES);
+    for (int i = 0; i < stages; i++)
+        printf("    stage %d %-6s %5lld tasks %10lld rows %12lld bytes %8.3f s\n", i,
+               ember_job_stage_name(job, i),
+               (long long)ember_job_stage_metric(job, i, EMBER_STAGE_TASKS),
+               (long long)ember_job_stage_metric(job, i, EMBER_STAGE_ROWS),
+               (long long)ember_job_stage_metric(job, i, EMBER_STAGE_BYTES),
+               ember_job_stage_seconds(job, i));
+    printf("    rows read %lld, malformed %lld, dropped %lld, partitions %lld (%lld from cache)\n",
+           (long long)ember_job_metric_get(job, EMBER_JOB_ROWS_READ),
+           (long long)ember_job_metric_get(job, EMBER_JOB_ROWS_MALFORMED),
+           (long long)ember_job_metric_get(job, EMBER_JOB_ROWS_DROPPED),
+           (long long)ember_job_metric_get(job, EMBER_JOB_PARTITIONS),
+           (long long)ember_job_metric_get(job, EMBER_JOB_PARTITIONS_CACHED));
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s FILE.csv [PARTITIONS]\n", argv[0]);
+        return 2;
+    }
+    int partitions = argc > 2 ? atoi(argv[2]) : 8;
+    ember_session *session = NULL;
+    ember_csv_options *options = NULL;
+    ember_frame *df = NULL;
+    int exit_code = 1;
+
+    /* spark = SparkSession.builder.getOrCreate() */
+    if (ember_session_open(&session, NULL) != EMBER_OK)
+        goto fail;
+    printf("session on %s, %d host threads\n", ember_session_device_name(session, 0),
+           ember_session_threads(session));
+
+    /* df = spark.read.csv(path, header=True, inferSchema=True).repartition(n) */
+    options = ember_csv_options_create();
+    if (!options || ember_csv_options_set_partitions(options, partitions) != EMBER_OK)
+        goto fail;
+    if (ember_read_csv(session, argv[1], options, &df) != EMBER_OK)
+        goto fail;
+    printf("read %s: %d partitions, schema:", argv[1], ember_frame_partition_count(df));
+    for (size_t i = 0; i < ember_frame_column_count(df); i++)
+        printf(" %s:%s", ember_frame_column_name(df, i),
+               ember_type_name(ember_frame_column_type(df, i)));
+    printf("\n");
+
+    /* df.cache(); df.count(); df.count() */
+    if (ember_cache(df) != EMBER_OK)
+        goto fail;
+    for (int round = 1; round <= 2; round++) {
+        int64_t rows = 0;
+        if (ember_count(df, &rows) != EMBER_OK)
+            goto fail;
+        printf("df.count() #%d = %lld\n", round, (long long)rows);
+        print_job(session);
+    }
+    exit_code = 0;
+fail:
+    if (exit_code != 0)
+        fprintf(stderr, "spark_flow: error: %s\n", ember_session_error(session));
+    ember_frame_free(df);
+    ember_csv_options_free(options);
+    ember_session_close(session);
+    return exit_code;
+}
