@@ -286,7 +286,21 @@ static void test_count_schema(void **state) {
     run_result r;
     ember(&r, "count", path, "--schema", schema, "--mode", "failfast", NULL);
     assert_error(&r, 1);
+    if (!strstr(r.err, "'id'"))
+        fail_msg("the bad column is not named in: %s", r.err);
     run_result_free(&r);
+
+    /* The bad value in the last column: the message must still name it (and not read past
+     * the schema's columns). */
+    char *last = write_scratch("schema-last.csv", "id,name,v\n1,a,2\n2,b,zz\n3,c,4\n");
+    ember(&r, "count", last, "--schema", "id:int64,name:string,v:int64", "--mode", "failfast",
+          NULL);
+    assert_error(&r, 1);
+    if (!strstr(r.err, "'v'") || !strstr(r.err, "zz"))
+        fail_msg("the bad column or value is not named in: %s", r.err);
+    run_result_free(&r);
+    unlink(last);
+    free(last);
     unlink(path);
     free(path);
 }

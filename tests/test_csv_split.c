@@ -424,9 +424,12 @@ static char *generate_rows(size_t *len) {
                                          (sizeof quoted_pieces / sizeof quoted_pieces[0])]);
                 append(&buf, &used, &capacity, "\"");
             } else {
-                append(&buf, &used, &capacity,
-                       plain_fields[next_random(&seed) %
-                                    (sizeof plain_fields / sizeof plain_fields[0])]);
+                /* A row of one empty field would be a blank line, not a record. */
+                size_t choices = sizeof plain_fields / sizeof plain_fields[0];
+                size_t pick = next_random(&seed) % choices;
+                if (fields == 1 && pick == 0)
+                    pick = 1;
+                append(&buf, &used, &capacity, plain_fields[pick]);
             }
         }
         if (row < 1999)

@@ -113,8 +113,44 @@ static void key_hex(program_key key, char hex[33]) {
 }
 
 /* ---------------------------------------------------------------------------------------
- * The disk cache: <dir>/<32 hex>.bin holds the driver's binary of one program.
+ * The disk cache: <dir>/<32 hex>.bin holds one program's driver binary behind a header that
+ * ember checks before the driver sees a byte, because drivers trust their binaries (pocl reads
+ * past the end of a truncated one). The header: the magic, the key (16 bytes), the binary's
+ * size (8) and its checksum (16); integers little-endian.
  * ------------------------------------------------------------------------------------- */
+
+#define FILE_MAGIC       "EMBERPRG"
+#define FILE_HEADER_SIZE 48
+
+static void put_u64(unsigned char *p, uint64_t value) {
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(value >> (8 * i));
+}
+
+static uint64_t get_u64(const unsigned char *p) {
+    uint64_t value = 0;
+    for (int i = 7; i >= 0; i--)
+        value = value << 8 | p[i];
+    return value;
+}
+
+static program_key checksum(const unsigned char *bytes, size_t size) {
+    program_key sum = {0xcbf29ce484222325ULL, 0x9e3779b97f4a7c15ULL};
+    key_add_bytes(&sum, bytes, size);
+    sum.fnv = avalanche(sum.fnv);
+    sum.mix = avalanche(sum.mix);
+    return sum;
+}
+
+/* True when file is a whole cache file that ember wrote for key. */
+static bool cache_file_valid(const unsigned char *file, size_t size, program_key key) {
+    if (size <= FILE_HEADER_SIZE || memcmp(file, FILE_MAGIC, 8) != 0 ||
+        get_u64(file + 8) != key.fnv || get_u64(file + 16) != key.mix ||
+        get_u64(file + 24) != size - FILE_HEADER_SIZE)
+        return false;
+    program_key sum = checksum(file + FILE_HEADER_SIZE, size - FILE_HEADER_SIZE);
+    return get_u64(file + 32) == sum.fnv && get_u64(file + 40) == sum.mix;
+}
 
 /* mkdir -p with mode 0755. */
 static bool directory_make(const char *dir) {
@@ -141,7 +177,7 @@ static bool cache_path(const char *dir, const char *hex, char *path, size_t len)
     return n > 0 && (size_t)n < len;
 }
 
-/* The cached binary, or NULL when there is none (or it cannot be read). */
+/* The whole cache file, or NULL when there is none (or it cannot be read). */
 static unsigned char *cache_file_read(const char *dir, const char *hex, size_t *size) {
     char path[4096];
     if (!cache_path(dir, hex, path, sizeof path))
@@ -151,7 +187,7 @@ static unsigned char *cache_file_read(const char *dir, const char *hex, size_t *
         return NULL;
     unsigned char *bytes = NULL;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= FILE_HEADER_SIZE ||
         (uint64_t)st.st_size > CACHE_FILE_MAX)
         goto fail;
     size_t total = (size_t)st.st_size, got = 0;
@@ -209,7 +245,7 @@ static void cache_file_write(const char *dir, const char *hex, const unsigned ch
 }
 
 /* Saves the program's binary; failures only mean the next process builds again. */
-static void cache_save(const char *dir, const char *hex, cl_program program) {
+static void cache_save(const char *dir, const char *hex, program_key key, cl_program program) {
     cl_uint device_count = 0;
     if (clGetProgramInfo(program, CL_PROGRAM_NUM_DEVICES, sizeof device_count, &device_count,
                          NULL) != CL_SUCCESS ||
@@ -218,31 +254,44 @@ static void cache_save(const char *dir, const char *hex, cl_program program) {
     size_t size = 0;
     if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) !=
             CL_SUCCESS ||
-        size == 0 || size > CACHE_FILE_MAX)
+        size == 0 || size > CACHE_FILE_MAX - FILE_HEADER_SIZE)
         return;
-    unsigned char *bytes = ember_malloc(size);
-    if (!bytes)
+    unsigned char *file = ember_malloc(FILE_HEADER_SIZE + size);
+    if (!file)
         return;
-    unsigned char *binaries[1] = {bytes};
+    unsigned char *binaries[1] = {file + FILE_HEADER_SIZE};
     if (clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof binaries, binaries, NULL) ==
-        CL_SUCCESS)
-        cache_file_write(dir, hex, bytes, size);
-    ember_free(bytes);
+        CL_SUCCESS) {
+        program_key sum = checksum(file + FILE_HEADER_SIZE, size);
+        memcpy(file, FILE_MAGIC, 8);
+        put_u64(file + 8, key.fnv);
+        put_u64(file + 16, key.mix);
+        put_u64(file + 24, size);
+        put_u64(file + 32, sum.fnv);
+        put_u64(file + 40, sum.mix);
+        cache_file_write(dir, hex, file, FILE_HEADER_SIZE + size);
+    }
+    ember_free(file);
 }
 
-/* A program from a cached binary, or NULL when the file is missing, corrupt, from another
+/* A program from a cached binary, or NULL when the file is missing, damaged, from another
  * driver, or refuses to build: the caller then builds from source. */
-static cl_program cache_load(const char *dir, const char *hex, const ember_worker *worker,
-                             const char *options) {
+static cl_program cache_load(const char *dir, const char *hex, program_key key,
+                             const ember_worker *worker, const char *options) {
     size_t size = 0;
-    unsigned char *bytes = cache_file_read(dir, hex, &size);
-    if (!bytes)
+    unsigned char *file = cache_file_read(dir, hex, &size);
+    if (!file)
         return NULL;
+    if (!cache_file_valid(file, size, key)) {
+        ember_free(file);
+        return NULL;
+    }
     cl_int rc = CL_SUCCESS, binary_status = CL_SUCCESS;
-    const unsigned char *binaries[1] = {bytes};
-    cl_program program = clCreateProgramWithBinary(worker->context, 1, &worker->info.device, &size,
-                                                   binaries, &binary_status, &rc);
-    ember_free(bytes);
+    const unsigned char *binaries[1] = {file + FILE_HEADER_SIZE};
+    size_t binary_size = size - FILE_HEADER_SIZE;
+    cl_program program = clCreateProgramWithBinary(worker->context, 1, &worker->info.device,
+                                                   &binary_size, binaries, &binary_status, &rc);
+    ember_free(file);
     if (rc != CL_SUCCESS || binary_status != CL_SUCCESS || !program) {
         if (program)
             clReleaseProgram(program);
@@ -402,7 +451,7 @@ static ember_status entry_build(ember_program_cache *cache, const ember_worker *
     key_hex(key, hex);
     *from_disk = false;
     if (cache->disk_dir) {
-        cl_program program = cache_load(cache->disk_dir, hex, worker, options);
+        cl_program program = cache_load(cache->disk_dir, hex, key, worker, options);
         if (program) {
             *from_disk = true;
             *out = program;
@@ -411,7 +460,7 @@ static ember_status entry_build(ember_program_cache *cache, const ember_worker *
     }
     ember_status status = build_from_source(worker, source, source_len, options, out, err);
     if (status == EMBER_OK && cache->disk_dir)
-        cache_save(cache->disk_dir, hex, *out);
+        cache_save(cache->disk_dir, hex, key, *out);
     return status;
 }
 

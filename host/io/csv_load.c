@@ -43,24 +43,34 @@ static void *csv_realloc(void *ptr, size_t size) {
     return ember_realloc(ptr, size);
 }
 
-static void out_of_memory(load_state *s, bool too_big) {
+static void out_of_memory(load_state *s, int c, bool too_big) {
     if (too_big)
         s->failure = ember_error_set(s->err, EMBER_ERROR_OUT_OF_MEMORY,
                                      "%s: string column '%s' holds more than 2 GiB in one "
                                      "partition; use more partitions",
-                                     s->config->path, s->schema->names[s->field]);
+                                     s->config->path, s->schema->names[c]);
     else
         s->failure = ember_error_set(s->err, EMBER_ERROR_OUT_OF_MEMORY,
                                      "%s: out of host memory while parsing", s->config->path);
     s->stop = true;
 }
 
-static void note_bad_value(load_state *s, const char *text, size_t len) {
+/* Remembers the row's first bad value for FAILFAST, with control characters escaped so the
+ * message stays on one line. */
+static void note_bad_value(load_state *s, int c, const char *text, size_t len) {
     if (!s->row_malformed) {
-        s->bad_field = s->field;
-        size_t n = len < sizeof s->bad_text - 1 ? len : sizeof s->bad_text - 1;
-        memcpy(s->bad_text, text, n);
-        s->bad_text[n] = '\0';
+        s->bad_field = c;
+        size_t out = 0;
+        for (size_t i = 0; i < len && out + 5 < sizeof s->bad_text; i++) {
+            unsigned char ch = (unsigned char)text[i];
+            if (ch == '\n' || ch == '\r' || ch == '\t') {
+                s->bad_text[out++] = '\\';
+                s->bad_text[out++] = ch == '\n' ? 'n' : ch == '\r' ? 'r' : 't';
+            } else {
+                s->bad_text[out++] = (char)ch;
+            }
+        }
+        s->bad_text[out] = '\0';
     }
     s->row_malformed = true;
 }
@@ -81,7 +91,7 @@ static void store_field(load_state *s, int c, const char *text, size_t len, bool
             s->needed[c] = ember_type_widen_for(EMBER_TYPE_INT64, text, len);
             s->widening = true;
         } else {
-            note_bad_value(s, text, len);
+            note_bad_value(s, c, text, len);
             ok = ember_column_append_null(column);
         }
     } else {
@@ -92,12 +102,12 @@ static void store_field(load_state *s, int c, const char *text, size_t len, bool
             s->needed[c] = EMBER_TYPE_STRING;
             s->widening = true;
         } else {
-            note_bad_value(s, text, len);
+            note_bad_value(s, c, text, len);
             ok = ember_column_append_null(column);
         }
     }
     if (!ok)
-        out_of_memory(s, too_big);
+        out_of_memory(s, c, too_big);
 }
 
 static void on_field(void *data, size_t len, void *context) {
@@ -106,7 +116,9 @@ static void on_field(void *data, size_t len, void *context) {
         return;
     int c = s->field++;
     if (c >= s->schema->count) {
-        s->row_malformed = true; /* too many fields */
+        if (!s->row_malformed)
+            s->bad_field = -1; /* too many fields */
+        s->row_malformed = true;
         return;
     }
     if (s->wanted && !s->wanted[c])
@@ -148,7 +160,7 @@ static void on_record(int terminator, void *context) {
             if (s->wanted && !s->wanted[c])
                 continue;
             if (!ember_column_append_null(&s->out->columns[c])) {
-                out_of_memory(s, false);
+                out_of_memory(s, c, false);
                 return;
             }
         }
@@ -249,7 +261,7 @@ ember_status ember_csv_parse_split(const char *buf, const ember_split *split,
         size_t chunk = split->end - at < PARSE_CHUNK ? split->end - at : PARSE_CHUNK;
         size_t done = csv_parse(&parser, buf + at, chunk, on_field, on_record, &state);
         if (done != chunk) {
-            out_of_memory(&state, false);
+            out_of_memory(&state, 0, false);
             break;
         }
         at += chunk;

@@ -1,0 +1,114 @@
+/* test_number.c: CSV number conversion against independent answers: hand-checked edge cases
+ * for int64, and strtod (the C library's correctly rounded conversion) for float64. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/number.h"
+
+static bool parse_i(const char *text, int64_t *out) {
+    return ember_parse_int64(text, strlen(text), out);
+}
+
+static void test_int64_edges(void **state) {
+    (void)state;
+    int64_t v = 0;
+    assert_true(parse_i("0", &v) && v == 0);
+    assert_true(parse_i("-0", &v) && v == 0);
+    assert_true(parse_i("+17", &v) && v == 17);
+    assert_true(parse_i("9223372036854775807", &v) && v == INT64_MAX);
+    assert_true(parse_i("-9223372036854775808", &v) && v == INT64_MIN);
+    assert_true(parse_i("000123", &v) && v == 123);
+    assert_false(parse_i("9223372036854775808", &v));
+    assert_false(parse_i("-9223372036854775809", &v));
+    assert_false(parse_i("99999999999999999999", &v));
+    assert_false(parse_i("", &v));
+    assert_false(parse_i("-", &v));
+    assert_false(parse_i("+", &v));
+    assert_false(parse_i(" 1", &v));
+    assert_false(parse_i("1 ", &v));
+    assert_false(parse_i("1.0", &v));
+    assert_false(parse_i("0x10", &v));
+    assert_false(parse_i("1e3", &v));
+    /* The length bounds the text: no reliance on a terminating NUL. */
+    assert_true(ember_parse_int64("12345", 3, &v) && v == 123);
+}
+
+static bool parse_f(const char *text, double *out) {
+    return ember_parse_float64(text, strlen(text), out);
+}
+
+static void test_float64_edges(void **state) {
+    (void)state;
+    double d = 0;
+    assert_true(parse_f("1.5", &d) && d == 1.5);
+    assert_true(parse_f("-0.25", &d) && d == -0.25);
+    assert_true(parse_f(".5", &d) && d == 0.5);
+    assert_true(parse_f("5.", &d) && d == 5.0);
+    assert_true(parse_f("1e3", &d) && d == 1000.0);
+    assert_true(parse_f("1E-2", &d) && d == 0.01);
+    assert_true(parse_f("-0", &d) && d == 0.0 && signbit(d));
+    assert_true(parse_f("inf", &d) && isinf(d) && d > 0);
+    assert_true(parse_f("-Infinity", &d) && isinf(d) && d < 0);
+    assert_true(parse_f("NaN", &d) && isnan(d));
+    assert_true(parse_f("1e400", &d) && isinf(d));
+    assert_true(parse_f("123456789012345678901234567890", &d) && d == 1.2345678901234568e29);
+    assert_false(parse_f("", &d));
+    assert_false(parse_f(".", &d));
+    assert_false(parse_f("-", &d));
+    assert_false(parse_f("e5", &d));
+    assert_false(parse_f("1e", &d));
+    assert_false(parse_f("1e+", &d));
+    assert_false(parse_f(" 1", &d));
+    assert_false(parse_f("1 ", &d));
+    assert_false(parse_f("0x1p3", &d));
+    assert_false(parse_f("1,5", &d));
+    assert_false(parse_f("1.2.3", &d));
+    assert_false(parse_f("nanx", &d));
+    assert_false(parse_f("abc", &d));
+}
+
+/* Random decimal strings: the result must be bit-identical to strtod's. */
+static void test_float64_matches_strtod(void **state) {
+    (void)state;
+    uint64_t seed = 88172645463325252ull;
+    char text[64];
+    for (int i = 0; i < 200000; i++) {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        int int_digits = (int)(seed % 12), frac_digits = (int)((seed >> 8) % 12);
+        int exponent = (int)((seed >> 16) % 61) - 30;
+        int len = 0;
+        if (seed & (1ull << 40))
+            text[len++] = '-';
+        uint64_t digits = seed >> 20;
+        for (int d = 0; d < int_digits; d++, digits = digits * 6364136223846793005ull + 1)
+            text[len++] = (char)('0' + (digits >> 60) % 10);
+        if (int_digits == 0 || frac_digits) {
+            text[len++] = '.';
+            for (int d = 0; d < frac_digits + (int_digits == 0); d++,
+                     digits = digits * 6364136223846793005ull + 1)
+                text[len++] = (char)('0' + (digits >> 60) % 10);
+        }
+        if (seed & (1ull << 41))
+            len += snprintf(text + len, sizeof text - (size_t)len, "e%d", exponent);
+        text[len] = '\0';
+        double ours = 0, reference = strtod(text, NULL);
+        assert_true(ember_parse_float64(text, (size_t)len, &ours));
+        if (memcmp(&ours, &reference, sizeof ours) != 0)
+            fail_msg("%s: ember %.17g, strtod %.17g", text, ours, reference);
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_int64_edges),
+        cmocka_unit_test(test_float64_edges),
+        cmocka_unit_test(test_float64_matches_strtod),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
