@@ -162,8 +162,12 @@ ember_status ember_scan_run(ember_frame *frame, const bool *wanted, struct ember
     pthread_mutex_init(&scan.lock, NULL);
     ember_error_clear(&scan.error);
     ember_status status = EMBER_OK;
+    bool *none = NULL;
     scan.needed = ember_calloc((size_t)source->schema.count + 1, sizeof *scan.needed);
-    if (!scan.needed) {
+    /* The loader reads a NULL wanted list as "all"; the scan's NULL means "none". */
+    if (!wanted)
+        scan.wanted = none = ember_calloc((size_t)source->schema.count + 1, sizeof *none);
+    if (!scan.needed || !scan.wanted) {
         status = ember_session_fail(session, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
         goto done;
     }
@@ -214,6 +218,7 @@ ember_status ember_scan_run(ember_frame *frame, const bool *wanted, struct ember
         scan.kept = NULL;
     }
 done:
+    ember_free(none);
     ember_free(scan.needed);
     pthread_mutex_destroy(&scan.lock);
     return status;

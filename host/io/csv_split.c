@@ -6,6 +6,10 @@
 #include <stdbool.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "common/alloc.h"
 
 enum { CR = '\r', LF = '\n' };
@@ -13,18 +17,18 @@ enum { CR = '\r', LF = '\n' };
 /* libcsv's parser states, with FIELD_BEGUN split by its quoted flag. */
 enum { ROW_NOT_BEGUN, FIELD_NOT_BEGUN, FIELD_UNQUOTED, FIELD_QUOTED, FIELD_MIGHT_HAVE_ENDED };
 
-/* Walks a buffer one record at a time. Every call starts and ends in ROW_NOT_BEGUN, so the
- * position and the counters are all the state there is. */
+/* Walks a buffer row by row. It stops only where libcsv is in ROW_NOT_BEGUN, so the position
+ * and the counters are all the state it keeps between calls. */
 typedef struct row_scanner {
     const unsigned char *buf;
     size_t pos, len;
     unsigned char delimiter, quote;
     /* Delimiter, quote, CR and LF are four different bytes, so the order in which libcsv tests
-     * them cannot matter and whole runs of ordinary bytes can be skipped. */
+     * them cannot matter and bytes other than quote, CR and LF can be skipped unseen. */
     bool plain_dialect;
     int64_t lines;     /* line breaks consumed since the start */
     int64_t records;   /* records ended, including one ended by the end of the buffer */
-    size_t row_begin;  /* first byte of the record found last */
+    size_t row_begin;  /* first byte of the last record seen */
     int64_t row_lines; /* line breaks before row_begin */
 } row_scanner;
 
@@ -43,118 +47,133 @@ static void scanner_init(row_scanner *s, const char *buf, size_t begin, size_t l
     s->row_lines = 0;
 }
 
-/* Bytes past the one at i that belong to the same line break: the LF of a CRLF. That LF is
- * harmless to swallow in every state: after a row-ending CR libcsv sees it as a blank line,
- * and inside quotes it is field text either way. */
-static size_t line_break_length(const unsigned char *buf, size_t i, size_t len) {
+/* Bytes in the line break at i: two for a CRLF. Taking its LF along is right in every state:
+ * after a row-ending CR libcsv skips it as a blank line, and inside quotes it is text. */
+static inline size_t line_break_length(const unsigned char *buf, size_t i, size_t len) {
     return buf[i] == CR && i + 1 < len && buf[i + 1] == LF ? 2 : 1;
 }
 
-#define BYTES_ONE  0x0101010101010101ull
-#define BYTES_HIGH 0x8080808080808080ull
-
-/* High bit set in each byte of x that is zero. Borrows can mark bytes above a true zero too,
- * but never below one, so the lowest mark is exact, also after OR-ing several masks. */
-static inline uint64_t zero_bytes(uint64_t x) {
-    return (x - BYTES_ONE) & ~x & BYTES_HIGH;
-}
-
-/* Offset of the first quote, CR or LF at or after i, or len: the only bytes that can change
- * the state inside a field, tested eight at a time. */
-static inline size_t find_special(const unsigned char *buf, size_t i, size_t len,
-                                  unsigned char quote) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    const uint64_t quotes = BYTES_ONE * quote, crs = BYTES_ONE * CR, lfs = BYTES_ONE * LF;
-    while (len - i >= 8) {
+/* Bit j set when byte j of the 64 at p (avail of them real) is a quote, CR or LF: the only
+ * bytes that can change the state in a plain dialect, apart from delimiters, which matter only
+ * next to a quote and are looked at there. */
+static inline uint64_t special_bytes(const unsigned char *p, size_t avail, unsigned char quote) {
+    unsigned char tail[64];
+    if (avail < 64) {
+        memcpy(tail, p, avail);
+        memset(tail + avail, 0, sizeof tail - avail);
+        p = tail;
+    }
+    uint64_t mask = 0;
+#if defined(__SSE2__)
+    const __m128i quotes = _mm_set1_epi8((char)quote), crs = _mm_set1_epi8(CR),
+                  lfs = _mm_set1_epi8(LF);
+    for (int k = 0; k < 4; k++) {
+        __m128i bytes = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+        __m128i hits =
+            _mm_or_si128(_mm_cmpeq_epi8(bytes, quotes),
+                         _mm_or_si128(_mm_cmpeq_epi8(bytes, crs), _mm_cmpeq_epi8(bytes, lfs)));
+        mask |= (uint64_t)(uint32_t)_mm_movemask_epi8(hits) << (16 * k);
+    }
+#else
+    /* Eight bytes per word: the high bit of each byte that matches (exactly, unlike the
+     * borrow trick), then those eight bits gathered into one byte by a multiply whose partial
+     * products never overlap. */
+    const uint64_t low7 = UINT64_C(0x7F7F7F7F7F7F7F7F), ones = UINT64_C(0x0101010101010101);
+    const uint64_t quotes = ones * quote, crs = ones * CR, lfs = ones * LF;
+    for (int k = 0; k < 8; k++) {
         uint64_t word;
-        memcpy(&word, buf + i, sizeof word);
-        uint64_t hits = zero_bytes(word ^ quotes) | zero_bytes(word ^ crs) | zero_bytes(word ^ lfs);
-        if (hits)
-            return i + (size_t)(__builtin_ctzll(hits) >> 3);
-        i += 8;
+        memcpy(&word, p + 8 * k, sizeof word);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        word = __builtin_bswap64(word);
+#endif
+        uint64_t a = word ^ quotes, b = word ^ crs, c = word ^ lfs;
+        uint64_t zero =
+            ~(((a & low7) + low7) | a) | ~(((b & low7) + low7) | b) | ~(((c & low7) + low7) | c);
+        zero &= ~low7;
+        mask |= ((zero >> 7) * UINT64_C(0x0102040810204080) >> 56) << (8 * k);
     }
 #endif
-    while (i < len && buf[i] != quote && buf[i] != CR && buf[i] != LF)
-        i++;
-    return i;
+    if (avail < 64)
+        mask &= (UINT64_C(1) << avail) - 1;
+    return mask;
 }
 
-/* Records where the row begins: the first byte libcsv does not skip as a blank line. */
-static void mark_row_begin(row_scanner *s, size_t i, int64_t lines) {
-    s->row_begin = i;
-    s->row_lines = lines;
-}
-
-/* next_row for a plain dialect. Outside quotes only quotes and line breaks matter: a quote
- * opens a field only right after a delimiter or at the row's first byte (elsewhere libcsv
- * keeps it literally), and any line break ends the row. Inside quotes only quotes matter, and
- * line breaks are counted. */
-static bool next_row_plain(row_scanner *s) {
+/* scan_to for a plain dialect: visits only quotes and line breaks, 64 bytes at a time.
+ * Outside quotes a line break ends the row (or is a blank line where the row has not begun),
+ * and a quote opens a field only at the row's first byte or right after a delimiter; libcsv
+ * keeps any other one as text. Inside quotes line breaks are counted and a quote is decided
+ * by the byte after it. */
+static bool scan_plain(row_scanner *s, size_t target) {
     const unsigned char *buf = s->buf;
     const size_t len = s->len;
     const unsigned char delimiter = s->delimiter, quote = s->quote;
-    size_t i = s->pos;
     int64_t lines = s->lines;
+    size_t next = s->pos;      /* bytes before it are consumed; their bits are ignored */
+    size_t row_begin = s->pos; /* where libcsv is in ROW_NOT_BEGUN */
+    int64_t row_lines = lines;
+    bool quoted = false;
+    size_t p = 0;
 
-    while (i < len && (buf[i] == CR || buf[i] == LF)) {
-        lines++;
-        i += line_break_length(buf, i, len);
-    }
-    if (i == len) {
-        s->pos = len;
-        s->lines = lines;
-        return false;
-    }
-    const size_t row_begin = i;
-    mark_row_begin(s, i, lines);
-
-    for (;;) {
-        i = find_special(buf, i, len, quote);
-        if (i == len)
-            goto end_of_buffer;
-        if (buf[i] != quote)
-            goto row_end;
-        if (i != row_begin && buf[i - 1] != delimiter) {
-            i++;
-            continue;
-        }
-        for (i++;;) {
-            i = find_special(buf, i, len, quote);
-            if (i == len)
-                goto end_of_buffer;
-            if (buf[i] != quote) {
-                lines++;
-                i += line_break_length(buf, i, len);
+    for (size_t base = s->pos; base < len; base += 64) {
+        uint64_t mask = special_bytes(buf + base, len - base, quote);
+        for (; mask; mask &= mask - 1) {
+            p = base + (size_t)__builtin_ctzll(mask);
+            if (p < next)
                 continue;
-            }
-            /* FIELD_MIGHT_HAVE_ENDED: the next byte decides. */
-            if (++i == len)
-                goto end_of_buffer;
-            if (buf[i] == delimiter) {
-                i++;
-                break;
-            }
-            if (buf[i] == CR || buf[i] == LF)
+            unsigned char c = buf[p];
+            if (quoted) {
+                if (c != quote) {
+                    lines++;
+                    next = p + line_break_length(buf, p, len);
+                    continue;
+                }
+                /* FIELD_MIGHT_HAVE_ENDED: the byte after the quote decides. */
+                if (++p == len)
+                    goto end_of_buffer;
+                if (buf[p] == CR || buf[p] == LF)
+                    goto row_end;
+                /* A delimiter ends the field; a doubled quote or (non-strict) any other byte
+                 * keeps it quoted. */
+                quoted = buf[p] != delimiter;
+                next = p + 1;
+            } else if (c == quote) {
+                quoted = p == row_begin || buf[p - 1] == delimiter;
+                next = p + 1;
+            } else if (p == row_begin) {
+                lines++; /* a blank line */
+                row_begin = next = p + line_break_length(buf, p, len);
+                row_lines = lines;
+            } else {
                 goto row_end;
-            /* A doubled quote, or (non-strict) any other byte: the field stays quoted. */
-            i++;
+            }
+            continue;
+
+        row_end:
+            quoted = false;
+            lines++;
+            s->records++;
+            s->row_begin = row_begin;
+            s->row_lines = row_lines;
+            row_begin = next = p + line_break_length(buf, p, len);
+            row_lines = lines;
+            if (next >= target) {
+                s->pos = next;
+                s->lines = lines;
+                return true;
+            }
         }
     }
-
-row_end:
-    lines++;
-    i += line_break_length(buf, i, len);
-    s->pos = i;
-    s->lines = lines;
-    s->records++;
-    return true;
 
 end_of_buffer:
-    /* csv_fini submits a row that has begun, so it counts as a record. */
+    /* csv_fini ends a row that has begun, so it counts as a record. */
+    if (row_begin < len) {
+        s->records++;
+        s->row_begin = row_begin;
+        s->row_lines = row_lines;
+    }
     s->pos = len;
     s->lines = lines;
-    s->records++;
-    return true;
+    return false;
 }
 
 /* One byte of libcsv's csv_parse, testing in the order it does; the order matters only when
@@ -195,48 +214,61 @@ static int step(int state, unsigned char c, unsigned char delimiter, unsigned ch
     }
 }
 
-/* next_row for any dialect, a byte at a time. */
-static bool next_row_exact(row_scanner *s) {
+/* scan_to for any dialect, a byte at a time. */
+static bool scan_exact(row_scanner *s, size_t target) {
     const unsigned char *buf = s->buf;
     const size_t len = s->len;
     size_t i = s->pos;
     int64_t lines = s->lines;
     int state = ROW_NOT_BEGUN;
+    size_t row_begin = i;
+    int64_t row_lines = lines;
     bool after_cr = false;
 
     while (i < len) {
         unsigned char c = buf[i];
-        if (state == ROW_NOT_BEGUN && c != CR && c != LF)
-            mark_row_begin(s, i, lines);
+        if (state == ROW_NOT_BEGUN && c != CR && c != LF) {
+            row_begin = i;
+            row_lines = lines;
+        }
         if (c == CR || (c == LF && !after_cr))
             lines++;
         after_cr = c == CR;
         bool row_end = false;
         state = step(state, c, s->delimiter, s->quote, &row_end);
         i++;
-        if (row_end) {
-            /* In ROW_NOT_BEGUN libcsv tests for CR and LF first, so whatever the dialect, the
-             * LF of a CRLF is a blank line and the record starts after it. */
-            if (c == CR && i < len && buf[i] == LF)
-                i++;
+        if (!row_end)
+            continue;
+        /* In ROW_NOT_BEGUN libcsv tests for CR and LF first, so whatever the dialect, the LF
+         * of a CRLF is a blank line and the record starts after it. */
+        if (c == CR && i < len && buf[i] == LF)
+            i++;
+        after_cr = false;
+        s->records++;
+        s->row_begin = row_begin;
+        s->row_lines = row_lines;
+        if (i >= target) {
             s->pos = i;
             s->lines = lines;
-            s->records++;
             return true;
         }
     }
+    if (state != ROW_NOT_BEGUN) {
+        s->records++;
+        s->row_begin = row_begin;
+        s->row_lines = row_lines;
+    }
     s->pos = len;
     s->lines = lines;
-    if (state == ROW_NOT_BEGUN)
-        return false;
-    s->records++;
-    return true;
+    return false;
 }
 
-/* Moves past the next record (skipping blank lines before it) to the record start after it,
- * or to len. Returns false when no record began before len. */
-static bool next_row(row_scanner *s) {
-    return s->plain_dialect ? next_row_plain(s) : next_row_exact(s);
+/* Consumes records (and the blank lines between them) until one ends at a record start at or
+ * after target, and stops there: true, pos at that start, row_begin at the record just ended.
+ * Otherwise runs to the buffer's end: false, pos at len, and a record that began there is
+ * counted and marked in row_begin. */
+static bool scan_to(row_scanner *s, size_t target) {
+    return s->plain_dialect ? scan_plain(s, target) : scan_exact(s, target);
 }
 
 size_t ember_csv_bom_length(const char *buf, size_t len) {
@@ -251,7 +283,7 @@ size_t ember_csv_record_end(const char *buf, size_t len, size_t begin, ember_csv
         return len;
     row_scanner s;
     scanner_init(&s, buf, begin, len, dialect);
-    next_row(&s);
+    scan_to(&s, 0);
     if (lines)
         *lines = s.lines;
     return s.pos;
@@ -309,9 +341,9 @@ static ember_status split_ranges(const char *buf, size_t len, size_t begin, int6
         k++;
     /* Once no target lies before len the rest needs no scanning: the last range's line and
      * record are known at its start. */
-    while (k < targets->count && target < len && next_row(&s)) {
-        if (s.pos >= len || s.pos < target)
-            continue;
+    while (k < targets->count && target < len && scan_to(&s, target)) {
+        if (s.pos >= len)
+            break;
         current.end = s.pos;
         if ((status = split_list_push(&list, current, err)) != EMBER_OK)
             goto fail;
@@ -390,7 +422,11 @@ int ember_csv_locate_record(const char *buf, const ember_split *split, int64_t r
         return -1;
     row_scanner s;
     scanner_init(&s, buf, split->begin, split->end, dialect);
-    for (int64_t index = 0; next_row(&s); index++) {
+    for (int64_t index = 0;; index++) {
+        int64_t records = s.records;
+        bool ended = scan_to(&s, 0);
+        if (s.records == records)
+            return -1;
         if (index == record) {
             if (offset)
                 *offset = s.row_begin;
@@ -398,6 +434,7 @@ int ember_csv_locate_record(const char *buf, const ember_split *split, int64_t r
                 *line = split->first_line + s.row_lines;
             return 0;
         }
+        if (!ended)
+            return -1;
     }
-    return -1;
 }
