@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "plan/frame.h"
+
 #define FUZZ_DIR   "duckdb-csv-afl"
 #define FUZZ_FILES 244
 /* Seconds one file may take over all its combinations, even under ASan, before the
@@ -129,7 +131,88 @@ static int64_t metric(ember_session *session, ember_job_metric which) {
     return ember_job_metric_get(job, which);
 }
 
-static outcome run_combo(ember_session *session, const combo *c) {
+/* The cached partitions are what later actions compute on, so each must be whole: every
+ * column converted, holding one value per row, with a bitmap and offsets that agree. This looks
+ * inside the frame (plan/frame.h): the public API only exposes the count. Returns false with
+ * the first problem in why. */
+static bool cached_partitions_whole(const ember_frame *frame, int64_t count, char *why,
+                                    size_t len) {
+    if (!frame->cache || frame->cache_count != ember_frame_partition_count(frame)) {
+        snprintf(why, len, "%d cached partitions of %d", frame->cache ? frame->cache_count : 0,
+                 ember_frame_partition_count(frame));
+        return false;
+    }
+    int64_t total = 0;
+    for (int p = 0; p < frame->cache_count; p++) {
+        const ember_partition *part = &frame->cache[p].partition;
+        total += part->rows;
+        if ((size_t)part->column_count != ember_frame_column_count(frame)) {
+            snprintf(why, len, "partition %d has %d columns, the frame %zu", p, part->column_count,
+                     ember_frame_column_count(frame));
+            return false;
+        }
+        for (int c = 0; c < part->column_count; c++) {
+            const ember_column *column = &part->columns[c];
+            const char *name = ember_frame_column_name(frame, (size_t)c);
+            if (!column->loaded || column->length != part->rows) {
+                snprintf(why, len,
+                         "partition %d column '%s' (%s) holds %lld values%s for %lld rows", p, name,
+                         ember_type_name(column->type), (long long)column->length,
+                         column->loaded ? "" : " (not loaded)", (long long)part->rows);
+                return false;
+            }
+            if (column->type != ember_frame_column_type(frame, (size_t)c)) {
+                snprintf(why, len, "partition %d column '%s' is %s, the frame says %s", p, name,
+                         ember_type_name(column->type),
+                         ember_type_name(ember_frame_column_type(frame, (size_t)c)));
+                return false;
+            }
+            int64_t nulls = 0;
+            for (int64_t r = 0; r < column->length; r++)
+                nulls += !ember_column_is_valid(column, r);
+            if (nulls != column->null_count) {
+                snprintf(why, len, "partition %d column '%s' counts %lld nulls, its bitmap %lld", p,
+                         name, (long long)column->null_count, (long long)nulls);
+                return false;
+            }
+            if (column->type != EMBER_TYPE_STRING)
+                continue;
+            const int32_t *offsets = column->values;
+            for (int64_t r = 0; r < column->length; r++) {
+                if (offsets[0] != 0 || offsets[r + 1] < offsets[r]) {
+                    snprintf(why, len, "partition %d column '%s': bad offsets at row %lld", p, name,
+                             (long long)r);
+                    return false;
+                }
+            }
+            if (offsets[column->length] != column->bytes_len) {
+                snprintf(why, len, "partition %d column '%s': offsets end at %d, bytes at %lld", p,
+                         name, offsets[column->length], (long long)column->bytes_len);
+                return false;
+            }
+        }
+    }
+    if (total != count) {
+        snprintf(why, len, "the cached partitions hold %lld rows, the count is %lld",
+                 (long long)total, (long long)count);
+        return false;
+    }
+    return true;
+}
+
+/* One pass over the inputs: its session, what it checks, and a tally for the log. */
+typedef struct fuzz_run {
+    ember_session *session;
+    bool check_partitions; /* also look inside the cache after the first count */
+    long combos, read_failed, count_failed[MODE_COUNT], malformed_rows;
+    long broken; /* combinations whose cache is not whole */
+} fuzz_run;
+
+/* Broken caches are listed up to this many, then only counted. */
+#define BROKEN_SHOWN 20
+
+static outcome run_combo(fuzz_run *run, const combo *c) {
+    ember_session *session = run->session;
     outcome result = {.read = EMBER_OK, .count = EMBER_OK, .rows = -1};
     char what[768];
     describe(c, what, sizeof what);
@@ -170,6 +253,10 @@ static outcome run_combo(ember_session *session, const combo *c) {
             fail_msg("%s: %lld rows dropped", what, (long long)result.dropped);
         if (modes[c->mode] != EMBER_CSV_PERMISSIVE && result.malformed != 0)
             fail_msg("%s: %lld rows kept as malformed", what, (long long)result.malformed);
+        char why[512];
+        if (run->check_partitions && !cached_partitions_whole(frame, rows, why, sizeof why) &&
+            run->broken++ < BROKEN_SHOWN)
+            print_error("%s: %s\n", what, why);
     }
 
     /* The second count: from the cache when the first one filled it, else read again, which
@@ -219,23 +306,19 @@ static void check_modes_agree(const combo *c, const outcome *by_mode) {
                  ember_status_str(f->count));
 }
 
-typedef struct fuzz_stats {
-    long combos, read_failed, count_failed[MODE_COUNT], malformed_rows;
-} fuzz_stats;
-
 /* Every mode and partition count of one (file, header, schema) setting. */
-static void run_setting(ember_session *session, const char *path, const char *name, bool header,
-                        const char *schema, fuzz_stats *stats) {
+static void run_setting(fuzz_run *run, const char *path, const char *name, bool header,
+                        const char *schema) {
     outcome results[PARTITION_KINDS][MODE_COUNT];
     for (int p = 0; p < PARTITION_KINDS; p++) {
         combo c = {path, name, header, schema, partition_counts[p], 0};
         for (c.mode = 0; c.mode < MODE_COUNT; c.mode++) {
-            const outcome r = results[p][c.mode] = run_combo(session, &c);
-            stats->combos++;
-            stats->read_failed += r.read != EMBER_OK;
-            stats->count_failed[c.mode] += r.read == EMBER_OK && r.count != EMBER_OK;
+            const outcome r = results[p][c.mode] = run_combo(run, &c);
+            run->combos++;
+            run->read_failed += r.read != EMBER_OK;
+            run->count_failed[c.mode] += r.read == EMBER_OK && r.count != EMBER_OK;
             if (r.count == EMBER_OK && modes[c.mode] == EMBER_CSV_PERMISSIVE)
-                stats->malformed_rows += r.malformed;
+                run->malformed_rows += r.malformed;
         }
         c.mode = 0;
         check_modes_agree(&c, results[p]);
@@ -255,49 +338,69 @@ static void run_setting(ember_session *session, const char *path, const char *na
     }
 }
 
-static void run_all(const char *schema, const bool *headers, int header_count) {
+/* Every input with every header choice for one schema (NULL: inferred). */
+static void run_all(fuzz_run *run, const char *schema, const bool *headers, int header_count) {
     size_t count = 0;
     char **names = list_inputs(&count);
     assert_int_equal(count, FUZZ_FILES);
-    ember_session *session = tu_session_open();
     signal(SIGALRM, watchdog_fire);
-    fuzz_stats stats = {0};
     for (size_t i = 0; i < count; i++) {
         char rel[512], path[4096];
         snprintf(rel, sizeof rel, FUZZ_DIR "/%s", names[i]);
         snprintf(path, sizeof path, "%s", tu_data_path(rel));
         watchdog_arm(path);
         for (int h = 0; h < header_count; h++)
-            run_setting(session, path, names[i], headers[h], schema, &stats);
+            run_setting(run, path, names[i], headers[h], schema);
     }
     alarm(0);
     signal(SIGALRM, SIG_DFL);
-    /* What the inputs did, so a change in how ember treats them shows in the log. */
-    print_message("schema %s: %ld combinations, %ld failed to read; counts failed: %ld "
-                  "PERMISSIVE, %ld DROPMALFORMED, %ld FAILFAST; %ld malformed rows kept\n",
-                  schema ? schema : "inferred", stats.combos, stats.read_failed,
-                  stats.count_failed[0], stats.count_failed[1], stats.count_failed[2],
-                  stats.malformed_rows);
-    ember_session_close(session);
     free_inputs(names, count);
+}
+
+static const bool both_headers[] = {true, false};
+static const char explicit_schema[] = "a:int64,b:float64,c:string";
+
+/* What the inputs did, so a change in how ember treats them shows in the log. */
+static void print_tally(const fuzz_run *run, const char *what) {
+    print_message("%s: %ld combinations, %ld failed to read; counts failed: %ld PERMISSIVE, %ld "
+                  "DROPMALFORMED, %ld FAILFAST; %ld malformed rows kept\n",
+                  what, run->combos, run->read_failed, run->count_failed[0], run->count_failed[1],
+                  run->count_failed[2], run->malformed_rows);
 }
 
 static void test_inferred_schema(void **state) {
     (void)state;
-    static const bool headers[] = {true, false};
-    run_all(NULL, headers, 2);
+    fuzz_run run = {.session = tu_session_open()};
+    run_all(&run, NULL, both_headers, 2);
+    print_tally(&run, "inferred schema");
+    ember_session_close(run.session);
 }
 
 static void test_explicit_schema(void **state) {
     (void)state;
-    static const bool headers[] = {true};
-    run_all("a:int64,b:float64,c:string", headers, 1);
+    fuzz_run run = {.session = tu_session_open()};
+    run_all(&run, explicit_schema, both_headers, 2);
+    print_tally(&run, explicit_schema);
+    ember_session_close(run.session);
+}
+
+/* The same passes again, now also checking that each cache is whole. Kept apart so a broken
+ * cache does not stop the robustness passes above, and every broken input gets listed. */
+static void test_cached_partitions_whole(void **state) {
+    (void)state;
+    fuzz_run run = {.session = tu_session_open(), .check_partitions = true};
+    run_all(&run, NULL, both_headers, 2);
+    run_all(&run, explicit_schema, both_headers, 2);
+    ember_session_close(run.session);
+    if (run.broken)
+        fail_msg("%ld of %ld combinations left a cache that is not whole", run.broken, run.combos);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_inferred_schema),
         cmocka_unit_test(test_explicit_schema),
+        cmocka_unit_test(test_cached_partitions_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -170,7 +170,9 @@ EMBER_API ember_status ember_csv_options_set_null_value(ember_csv_options *optio
  * ember_read_csv. */
 EMBER_API ember_status ember_csv_options_set_schema(ember_csv_options *options, const char *schema);
 EMBER_API ember_status ember_csv_options_set_mode(ember_csv_options *options, ember_csv_mode mode);
-/* Number of partitions; 0 (the default) means about one per 64 MiB, at least one per core. */
+/* Number of partitions; 0 (the default) means about one per 64 MiB, at least one per core.
+ * Partitions start at record boundaries and are never empty, so a file with fewer records than
+ * requested partitions gets fewer partitions (ember_frame_partition_count tells). */
 EMBER_API ember_status ember_csv_options_set_partitions(ember_csv_options *options, int partitions);
 
 /* ---------------------------------------------------------------------------------------
