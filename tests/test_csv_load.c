@@ -218,6 +218,27 @@ static void test_many_rows_grow_buffers(void **state) {
     free(text);
 }
 
+/* A quoted empty field in a numeric column is null (never a widening, never a lost value). */
+static void test_quoted_empty_in_numbers(void **state) {
+    (void)state;
+    for (int inferred = 0; inferred < 2; inferred++) {
+        parsed p;
+        parse_text(&p, "1,1.5,a\n\"\",\"\",\"\"\n2,2.5,b\n", "a:int64,b:float64,c:string",
+                   EMBER_CSV_FAILFAST, inferred, NULL, NULL);
+        assert_int_equal(p.status, EMBER_OK);
+        assert_int_equal(p.part.rows, 3);
+        assert_int_equal(p.needed[0], EMBER_TYPE_INT64);
+        assert_int_equal(p.needed[1], EMBER_TYPE_FLOAT64);
+        for (int c = 0; c < 3; c++)
+            assert_int_equal(p.part.columns[c].length, 3);
+        assert_null_at(&p, 0, 1);
+        assert_null_at(&p, 1, 1);
+        assert_string_at(&p, 2, 1, "");
+        assert_int_equal(int_at(&p, 0, 2), 2);
+        ember_partition_clear(&p.part);
+    }
+}
+
 static void test_out_of_memory(void **state) {
     (void)state;
     for (long n = 1; n < 60; n++) {
@@ -249,6 +270,7 @@ int main(void) {
         cmocka_unit_test(test_pruned_columns_not_converted),
         cmocka_unit_test(test_inferred_widening_signal),
         cmocka_unit_test(test_many_rows_grow_buffers),
+        cmocka_unit_test(test_quoted_empty_in_numbers),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -124,8 +124,10 @@ static void on_field(void *data, size_t len, void *context) {
     if (s->wanted && !s->wanted[c])
         return;
     const char *text = data ? data : "";
-    bool is_null = data == NULL || (s->config->null_value && len == s->null_len &&
-                                    memcmp(text, s->config->null_value, len) == 0);
+    /* A quoted empty field is an empty string, but a number it cannot be: null there. */
+    bool is_null = data == NULL || (len == 0 && s->schema->types[c] != EMBER_TYPE_STRING) ||
+                   (s->config->null_value && len == s->null_len &&
+                    memcmp(text, s->config->null_value, len) == 0);
     if (s->widening) {
         if (!is_null)
             s->needed[c] = ember_type_widen_for(s->needed[c], text, len);
