@@ -137,7 +137,9 @@ static void test_edge_files(void **state) {
     expect_count("a,b\n", false, 1);
     expect_count("a,b\n1,2", true, 1);
     expect_count("a,b\n1,2\n", true, 1);
-    expect_count("\xEF\xBB\xBF" "a,b\r\n1,2\r\n3,4\r\n", true, 2);
+    expect_count("\xEF\xBB\xBF"
+                 "a,b\r\n1,2\r\n3,4\r\n",
+                 true, 2);
     expect_count("\n\na,b\n\n1,2\n\n\n3,4\n\n", true, 2);
     expect_count("a\n\"x\ny\"\n\"\"\"\"\n", true, 2);
     expect_count("a,b\r\n\"1\r\n2\",3\r\n", true, 1);

@@ -108,11 +108,11 @@ static void test_permissive(void **state) {
     assert_int_equal(p.part.rows, 6);
     assert_int_equal(p.part.rows_malformed, 4);
     assert_int_equal(p.part.rows_dropped, 0);
-    assert_null_at(&p, 2, 1);           /* short row padded */
-    assert_string_at(&p, 2, 2, "y");    /* long row cut */
-    assert_null_at(&p, 0, 3);           /* "four" */
+    assert_null_at(&p, 2, 1);        /* short row padded */
+    assert_string_at(&p, 2, 2, "y"); /* long row cut */
+    assert_null_at(&p, 0, 3);        /* "four" */
     assert_string_at(&p, 2, 3, "z");
-    assert_null_at(&p, 1, 4);           /* "five" */
+    assert_null_at(&p, 1, 4); /* "five" */
     assert_int_equal(int_at(&p, 0, 5), 6);
     for (int c = 0; c < 3; c++)
         assert_int_equal(p.part.columns[c].length, 6);
@@ -122,8 +122,7 @@ static void test_permissive(void **state) {
 static void test_dropmalformed(void **state) {
     (void)state;
     parsed p;
-    parse_text(&p, MIXED, "a:int64,b:float64,c:string", EMBER_CSV_DROPMALFORMED, false, NULL,
-               NULL);
+    parse_text(&p, MIXED, "a:int64,b:float64,c:string", EMBER_CSV_DROPMALFORMED, false, NULL, NULL);
     assert_int_equal(p.status, EMBER_OK);
     assert_int_equal(p.part.rows, 2);
     assert_int_equal(p.part.rows_malformed, 0);
@@ -162,8 +161,8 @@ static void test_pruned_columns_not_converted(void **state) {
     (void)state;
     parsed p;
     bool wanted[3] = {false, true, false};
-    parse_text(&p, "x,1.5,a\ny,2.5,b\n", "a:int64,b:float64,c:string", EMBER_CSV_FAILFAST,
-               false, wanted, NULL);
+    parse_text(&p, "x,1.5,a\ny,2.5,b\n", "a:int64,b:float64,c:string", EMBER_CSV_FAILFAST, false,
+               wanted, NULL);
     assert_int_equal(p.status, EMBER_OK);
     assert_int_equal(p.part.rows, 2);
     assert_false(p.part.columns[0].loaded);
@@ -171,8 +170,8 @@ static void test_pruned_columns_not_converted(void **state) {
     assert_true(float_at(&p, 1, 1) == 2.5);
     ember_partition_clear(&p.part);
     /* Field counts are still checked. */
-    parse_text(&p, "x,1.5\n", "a:int64,b:float64,c:string", EMBER_CSV_DROPMALFORMED, false,
-               wanted, NULL);
+    parse_text(&p, "x,1.5\n", "a:int64,b:float64,c:string", EMBER_CSV_DROPMALFORMED, false, wanted,
+               NULL);
     assert_int_equal(p.status, EMBER_OK);
     assert_int_equal(p.part.rows, 0);
     assert_int_equal(p.part.rows_dropped, 1);
@@ -250,8 +249,8 @@ static void test_out_of_memory(void **state) {
         ember_split split = {.begin = 0, .end = strlen(MIXED), .first_line = 1};
         ember_csv_config config = {.dialect = {',', '"'}, .path = "mem.csv"};
         ember_alloc_fail_after(n);
-        p.status = ember_csv_parse_split(MIXED, &split, &schema, NULL, &config, &p.part,
-                                         p.needed, &p.err);
+        p.status =
+            ember_csv_parse_split(MIXED, &split, &schema, NULL, &config, &p.part, p.needed, &p.err);
         ember_alloc_fail_after(0);
         assert_true(p.status == EMBER_OK || p.status == EMBER_ERROR_OUT_OF_MEMORY);
         if (p.status != EMBER_OK)

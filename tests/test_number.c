@@ -90,8 +90,8 @@ static void test_float64_matches_strtod(void **state) {
             text[len++] = (char)('0' + (digits >> 60) % 10);
         if (int_digits == 0 || frac_digits) {
             text[len++] = '.';
-            for (int d = 0; d < frac_digits + (int_digits == 0); d++,
-                     digits = digits * 6364136223846793005ull + 1)
+            for (int d = 0; d < frac_digits + (int_digits == 0);
+                 d++, digits = digits * 6364136223846793005ull + 1)
                 text[len++] = (char)('0' + (digits >> 60) % 10);
         }
         if (seed & (1ull << 41))

@@ -11,9 +11,9 @@ static void test_parse_ok(void **state) {
     ember_schema schema = {0};
     ember_error err;
     ember_error_clear(&err);
-    assert_int_equal(ember_schema_parse(" id : int64, name:string,price:DOUBLE,n:bigint,t:text",
-                                        &schema, &err),
-                     EMBER_OK);
+    assert_int_equal(
+        ember_schema_parse(" id : int64, name:string,price:DOUBLE,n:bigint,t:text", &schema, &err),
+        EMBER_OK);
     assert_int_equal(schema.count, 5);
     assert_string_equal(schema.names[0], "id");
     assert_string_equal(schema.names[1], "name");

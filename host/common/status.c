@@ -15,7 +15,7 @@ const char *ember_status_str(ember_status status) {
 
 const char *ember_version(void) {
 #define EMBER_STR2_(x) #x
-#define EMBER_STR_(x) EMBER_STR2_(x)
+#define EMBER_STR_(x)  EMBER_STR2_(x)
     return EMBER_STR_(EMBER_VERSION_MAJOR) "." EMBER_STR_(EMBER_VERSION_MINOR) "." EMBER_STR_(
         EMBER_VERSION_PATCH);
 }

@@ -51,9 +51,8 @@ static bool reserve_row(ember_column *column) {
     if (!regrow(&column->values, ((size_t)column->length + extra) * size,
                 ((size_t)capacity + extra) * size))
         return false;
-    if (column->validity &&
-        !regrow((void **)&column->validity, ((size_t)column->length + 7) / 8,
-                ((size_t)capacity + 7) / 8))
+    if (column->validity && !regrow((void **)&column->validity, ((size_t)column->length + 7) / 8,
+                                    ((size_t)capacity + 7) / 8))
         return false;
     column->capacity = capacity;
     return true;
@@ -91,8 +90,7 @@ bool ember_column_append_float64(ember_column *column, double value) {
     return true;
 }
 
-bool ember_column_append_string(ember_column *column, const char *text, size_t len,
-                                bool *too_big) {
+bool ember_column_append_string(ember_column *column, const char *text, size_t len, bool *too_big) {
     if (!reserve_row(column))
         return false;
     int32_t *offsets = column->values;

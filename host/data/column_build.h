@@ -15,8 +15,7 @@ bool ember_column_init(ember_column *column, ember_type type, int64_t rows);
  * column past 2 GiB of bytes in one partition: *too_big is then set). */
 bool ember_column_append_int64(ember_column *column, int64_t value);
 bool ember_column_append_float64(ember_column *column, double value);
-bool ember_column_append_string(ember_column *column, const char *text, size_t len,
-                                bool *too_big);
+bool ember_column_append_string(ember_column *column, const char *text, size_t len, bool *too_big);
 bool ember_column_append_null(ember_column *column);
 /* Removes rows past length (the values of a dropped row). */
 void ember_column_truncate(ember_column *column, int64_t length);

@@ -11,12 +11,12 @@
 
 typedef struct ember_column {
     ember_type type;
-    bool loaded;        /* false: the column was pruned (tokenized, not converted) */
-    int64_t length;     /* rows */
+    bool loaded;    /* false: the column was pruned (tokenized, not converted) */
+    int64_t length; /* rows */
     int64_t null_count;
-    uint8_t *validity;  /* (length+7)/8 bytes, 1 = valid; NULL when null_count == 0 */
-    void *values;       /* int64_t[length], double[length], or int32_t offsets[length + 1] */
-    char *bytes;        /* string bytes (strings only) */
+    uint8_t *validity; /* (length+7)/8 bytes, 1 = valid; NULL when null_count == 0 */
+    void *values;      /* int64_t[length], double[length], or int32_t offsets[length + 1] */
+    char *bytes;       /* string bytes (strings only) */
     int64_t bytes_len;
     /* capacities of the growable buffers, in elements / bytes */
     int64_t capacity, bytes_capacity;

@@ -76,9 +76,8 @@ static void scan_task(void *raw, int index, int thread) {
     if (frame->cache)
         atomic_fetch_add(&session->worker_load[w], 1);
     ember_worker *worker = &session->workers[w];
-    ember_task task = {.index = index,
-                       .worker = worker,
-                       .queue = worker->queues[thread % worker->queue_count]};
+    ember_task task = {
+        .index = index, .worker = worker, .queue = worker->queues[thread % worker->queue_count]};
     ember_partition local;
     ember_cached_partition *cached = NULL;
     ember_partition *part = &local;

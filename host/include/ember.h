@@ -83,7 +83,8 @@ typedef struct ember_device_list ember_device_list;
 /* Enumerates the OpenCL platforms and devices. On failure *out is NULL and, when errbuf is not
  * NULL, a message is written there (at most errlen bytes, NUL-terminated). A machine with no
  * OpenCL platform gives EMBER_ERROR_NO_DEVICE. */
-EMBER_API ember_status ember_device_list_create(ember_device_list **out, char *errbuf, size_t errlen);
+EMBER_API ember_status ember_device_list_create(ember_device_list **out, char *errbuf,
+                                                size_t errlen);
 EMBER_API void ember_device_list_free(ember_device_list *list);
 EMBER_API size_t ember_device_list_count(const ember_device_list *list);
 /* Accessors; i < count. Strings live as long as the list. */
@@ -114,16 +115,20 @@ EMBER_API void ember_session_options_free(ember_session_options *options);
 /* Device choice: "cpu", "gpu", "all" or "PLATFORM:DEVICE" indexes as `ember devices` lists
  * them (e.g. "0:1"). Overrides $EMBER_DEVICE. An unknown choice fails at ember_session_open
  * with a message that lists the devices that exist. */
-EMBER_API ember_status ember_session_options_set_device(ember_session_options *options, const char *choice);
+EMBER_API ember_status ember_session_options_set_device(ember_session_options *options,
+                                                        const char *choice);
 /* Host threads for parsing; 0 means one per online core. */
-EMBER_API ember_status ember_session_options_set_threads(ember_session_options *options, int threads);
+EMBER_API ember_status ember_session_options_set_threads(ember_session_options *options,
+                                                         int threads);
 /* Directory for compiled OpenCL programs; "off" disables the disk cache. */
-EMBER_API ember_status ember_session_options_set_cache_dir(ember_session_options *options, const char *dir);
+EMBER_API ember_status ember_session_options_set_cache_dir(ember_session_options *options,
+                                                           const char *dir);
 
 /* Opens a session. options may be NULL for the defaults. On failure other than out of memory,
  * *out still receives a session that holds the error message (read it with
  * ember_session_error) and must be closed; when out of memory *out is NULL. */
-EMBER_API ember_status ember_session_open(ember_session **out, const ember_session_options *options);
+EMBER_API ember_status ember_session_open(ember_session **out,
+                                          const ember_session_options *options);
 /* Closes the session and frees everything it owns. Frames of the session must be freed
  * first; closing with frames alive is allowed but leaves those frames unusable. */
 EMBER_API void ember_session_close(ember_session *session);
@@ -164,7 +169,8 @@ EMBER_API ember_status ember_csv_options_set_delimiter(ember_csv_options *option
 EMBER_API ember_status ember_csv_options_set_quote(ember_csv_options *options, char quote);
 /* A field equal to this text (unquoted) reads as null, as the empty field always does.
  * NULL removes it. */
-EMBER_API ember_status ember_csv_options_set_null_value(ember_csv_options *options, const char *text);
+EMBER_API ember_status ember_csv_options_set_null_value(ember_csv_options *options,
+                                                        const char *text);
 /* Explicit schema "name:type,name:type,..." with types int64, float64, string (aliases: int,
  * long, bigint; double, float; str, text). NULL goes back to inference. Checked by
  * ember_read_csv. */
@@ -184,7 +190,7 @@ typedef struct ember_frame ember_frame;
  * whole file) now; the rows are read by the first action. The file must stay unchanged while
  * frames read from it are alive. */
 EMBER_API ember_status ember_read_csv(ember_session *session, const char *path,
-                            const ember_csv_options *options, ember_frame **out);
+                                      const ember_csv_options *options, ember_frame **out);
 /* Adds a reference; returns frame. */
 EMBER_API ember_frame *ember_frame_retain(ember_frame *frame);
 /* Drops a reference; the last one frees the frame (and its cached partitions). */
@@ -244,7 +250,8 @@ EMBER_API const char *ember_job_device(const ember_job *job);
 /* Stage i < ember_job_metric_get(job, EMBER_JOB_STAGES). Names: "scan" (read CSV into
  * partitions), "cache" (partitions taken from the device cache), "count". */
 EMBER_API const char *ember_job_stage_name(const ember_job *job, int stage);
-EMBER_API int64_t ember_job_stage_metric(const ember_job *job, int stage, ember_stage_metric metric);
+EMBER_API int64_t ember_job_stage_metric(const ember_job *job, int stage,
+                                         ember_stage_metric metric);
 EMBER_API double ember_job_stage_seconds(const ember_job *job, int stage);
 
 #ifdef __cplusplus

@@ -25,9 +25,9 @@ typedef struct load_state {
     bool row_malformed; /* a value did not convert, or the field count is wrong */
     int bad_field;      /* first bad field of the row (-1: field count) for FAILFAST */
     char bad_text[96];
-    int64_t record;   /* records seen in this split, dropped ones included */
-    bool widening;    /* a value needs a wider type: only collect needed[] from now on */
-    bool stop;        /* FAILFAST or out of memory: ignore the rest */
+    int64_t record; /* records seen in this split, dropped ones included */
+    bool widening;  /* a value needs a wider type: only collect needed[] from now on */
+    bool stop;      /* FAILFAST or out of memory: ignore the rest */
     ember_status failure;
     const char *buf; /* the whole file, for locating a FAILFAST row */
     const ember_split *split;
@@ -197,10 +197,10 @@ static void report_failfast(load_state *s, const char *buf, const ember_split *s
     if (ember_csv_locate_record(buf, split, s->record, s->config->dialect, &offset, &line) != 0)
         line = split->first_line;
     if (s->bad_field < 0) {
-        s->failure = ember_error_set(
-            s->err, EMBER_ERROR_CSV,
-            "%s:%lld: malformed row (FAILFAST): expected %d fields, found %d", s->config->path,
-            (long long)line, s->schema->count, s->field);
+        s->failure =
+            ember_error_set(s->err, EMBER_ERROR_CSV,
+                            "%s:%lld: malformed row (FAILFAST): expected %d fields, found %d",
+                            s->config->path, (long long)line, s->schema->count, s->field);
     } else {
         s->failure = ember_error_set(
             s->err, EMBER_ERROR_CSV,

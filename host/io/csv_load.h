@@ -17,9 +17,10 @@ typedef struct ember_csv_config {
     const char *path;     /* for messages */
 } ember_csv_config;
 
-/* Parses split (buf is the whole file mapping; splits never hold the header record) into out, whose columns follow schema. wanted
- * (may be NULL = all) says which columns to convert; the others are tokenized only, so a bad
- * value there does not make a row malformed. Field-count errors always count.
+/* Parses split (buf is the whole file mapping; splits never hold the header record) into out, whose
+ * columns follow schema. wanted (may be NULL = all) says which columns to convert; the others are
+ * tokenized only, so a bad value there does not make a row malformed. Field-count errors always
+ * count.
  *
  * When config->schema_inferred and a value does not fit its column's type, the column's
  * required type is raised in needed[] (an array of schema->count types, filled on return) and

@@ -51,7 +51,8 @@ ember_status ember_csv_options_set_quote(ember_csv_options *options, char quote)
 ember_status ember_csv_options_set_null_value(ember_csv_options *options, const char *text) {
     if (!options)
         return EMBER_ERROR_INVALID_ARGUMENT;
-    return ember_text_replace(&options->null_value, text) == 0 ? EMBER_OK : EMBER_ERROR_OUT_OF_MEMORY;
+    return ember_text_replace(&options->null_value, text) == 0 ? EMBER_OK
+                                                               : EMBER_ERROR_OUT_OF_MEMORY;
 }
 
 ember_status ember_csv_options_set_schema(ember_csv_options *options, const char *schema) {

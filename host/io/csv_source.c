@@ -190,8 +190,7 @@ static ember_status map_file(ember_csv_source *source, ember_error *err) {
         status = ember_error_set(err, EMBER_ERROR_IO, "'%s' is a directory, not a CSV file",
                                  source->path);
     } else if (!S_ISREG(st.st_mode)) {
-        status = ember_error_set(err, EMBER_ERROR_IO, "'%s' is not a regular file",
-                                 source->path);
+        status = ember_error_set(err, EMBER_ERROR_IO, "'%s' is not a regular file", source->path);
     } else if (st.st_size > 0) {
         source->size = (size_t)st.st_size;
         void *map = mmap(NULL, source->size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -227,8 +226,7 @@ ember_status ember_csv_source_open(const char *path, const ember_csv_options *op
     if (!source || !(source->path = ember_strdup(path)) ||
         (options->null_value && !(source->null_value = ember_strdup(options->null_value)))) {
         ember_csv_source_free(source);
-        return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory opening '%s'",
-                               path);
+        return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory opening '%s'", path);
     }
     source->config = (ember_csv_config){
         .dialect = {(unsigned char)options->delimiter, (unsigned char)options->quote},
@@ -244,12 +242,12 @@ ember_status ember_csv_source_open(const char *path, const ember_csv_options *op
     /* The first record: the header, or (without one) the record that fixes the width. */
     size_t begin = ember_csv_bom_length(source->data, source->size);
     int64_t line = 1, lines = 0;
-    size_t first_end = ember_csv_record_end(source->data, source->size, begin,
-                                            source->config.dialect, &lines);
+    size_t first_end =
+        ember_csv_record_end(source->data, source->size, begin, source->config.dialect, &lines);
     if (first_end > begin &&
         !parse_one_record(source->data, begin, first_end, source->config.dialect, &first)) {
-        status = ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory reading '%s'",
-                                 path);
+        status =
+            ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory reading '%s'", path);
         goto fail;
     }
     if (options->header) {

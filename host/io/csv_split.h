@@ -44,9 +44,8 @@ ember_status ember_csv_split(const char *buf, size_t len, size_t begin, int64_t 
 /* The same with explicit target offsets (ascending): each cut is placed at the first record
  * start at or after its target. Used by tests to try every cut position. */
 ember_status ember_csv_split_at(const char *buf, size_t len, size_t begin, int64_t first_line,
-                                const size_t *targets, int target_count,
-                                ember_csv_dialect dialect, ember_split **out, int *count,
-                                ember_error *err);
+                                const size_t *targets, int target_count, ember_csv_dialect dialect,
+                                ember_split **out, int *count, ember_error *err);
 
 /* Finds the record with 0-based index record (non-blank records counted from split->begin):
  * its byte offset and 1-based line number. For error messages; O(bytes scanned). Returns 0 on

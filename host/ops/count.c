@@ -69,8 +69,8 @@ static ember_status count_partition(void *raw, const ember_task *task, ember_err
     status = ember_buffer_from_host(task->worker, task->queue, mask, words * sizeof *mask,
                                     &mask_buffer, err);
     if (status == EMBER_OK)
-        status = ember_buffer_create(task->worker, groups * sizeof(cl_ulong), &partials_buffer,
-                                     err);
+        status =
+            ember_buffer_create(task->worker, groups * sizeof(cl_ulong), &partials_buffer, err);
     if (status != EMBER_OK)
         goto done;
     kernel = clCreateKernel(program, "count_rows", &rc);
@@ -80,8 +80,7 @@ static ember_status count_partition(void *raw, const ember_task *task, ember_err
     }
     if ((rc = clSetKernelArg(kernel, 0, sizeof mask_buffer, &mask_buffer)) != CL_SUCCESS ||
         (rc = clSetKernelArg(kernel, 1, sizeof word_count, &word_count)) != CL_SUCCESS ||
-        (rc = clSetKernelArg(kernel, 2, sizeof partials_buffer, &partials_buffer)) !=
-            CL_SUCCESS ||
+        (rc = clSetKernelArg(kernel, 2, sizeof partials_buffer, &partials_buffer)) != CL_SUCCESS ||
         (rc = clSetKernelArg(kernel, 3, local * sizeof(cl_ulong), NULL)) != CL_SUCCESS) {
         status = ember_cl_fail(err, rc, "clSetKernelArg(count_rows)");
         goto done;

@@ -28,8 +28,7 @@ ember_status ember_session_options_set_threads(ember_session_options *options, i
     return EMBER_OK;
 }
 
-ember_status ember_session_options_set_cache_dir(ember_session_options *options,
-                                                 const char *dir) {
+ember_status ember_session_options_set_cache_dir(ember_session_options *options, const char *dir) {
     if (!options || (dir && !*dir))
         return EMBER_ERROR_INVALID_ARGUMENT;
     return ember_text_replace(&options->cache_dir, dir) == 0 ? EMBER_OK : EMBER_ERROR_OUT_OF_MEMORY;
