@@ -39,10 +39,6 @@ static int no_space(unsigned char c) {
     return 0;
 }
 
-static void *csv_realloc(void *ptr, size_t size) {
-    return ember_realloc(ptr, size);
-}
-
 static void out_of_memory(load_state *s, int c, bool too_big) {
     if (too_big)
         s->failure = ember_error_set(s->err, EMBER_ERROR_OUT_OF_MEMORY,
@@ -73,6 +69,17 @@ static void note_bad_value(load_state *s, int c, const char *text, size_t len) {
         s->bad_text[out] = '\0';
     }
     s->row_malformed = true;
+}
+
+bool ember_csv_parser_init(struct csv_parser *parser, ember_csv_dialect dialect) {
+    if (csv_init(parser, CSV_EMPTY_IS_NULL) != 0)
+        return false;
+    csv_set_delim(parser, dialect.delimiter);
+    csv_set_quote(parser, dialect.quote);
+    csv_set_space_func(parser, no_space);
+    csv_set_realloc_func(parser, ember_realloc);
+    csv_set_free_func(parser, ember_free);
+    return true;
 }
 
 /* Appends one converted value, or null, to column c. */
@@ -238,16 +245,11 @@ ember_status ember_csv_parse_split(const char *buf, const ember_split *split,
     }
 
     struct csv_parser parser;
-    if (csv_init(&parser, CSV_EMPTY_IS_NULL) != 0) {
+    if (!ember_csv_parser_init(&parser, config->dialect)) {
         ember_partition_clear(out);
         return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "%s: out of host memory",
                                config->path);
     }
-    csv_set_delim(&parser, config->dialect.delimiter);
-    csv_set_quote(&parser, config->dialect.quote);
-    csv_set_space_func(&parser, no_space);
-    csv_set_realloc_func(&parser, csv_realloc);
-    csv_set_free_func(&parser, ember_free);
 
     load_state state = {.schema = schema,
                         .wanted = wanted,

@@ -17,6 +17,11 @@ typedef struct ember_csv_config {
     const char *path;     /* for messages */
 } ember_csv_config;
 
+struct csv_parser;
+/* Sets up a libcsv parser the way every ember parse uses it: non-strict, empty unquoted fields
+ * reported as NULL, no space trimming, ember's allocator. Returns false when out of memory. */
+bool ember_csv_parser_init(struct csv_parser *parser, ember_csv_dialect dialect);
+
 /* Parses split (buf is the whole file mapping; splits never hold the header record) into out, whose
  * columns follow schema. wanted (may be NULL = all) says which columns to convert; the others are
  * tokenized only, so a bad value there does not make a row malformed. Field-count errors always

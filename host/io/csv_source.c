@@ -51,11 +51,6 @@ static void header_record(int terminator, void *context) {
     ((record_fields *)context)->done = true;
 }
 
-static int no_space(unsigned char c) {
-    (void)c;
-    return 0;
-}
-
 static void record_fields_free(record_fields *r) {
     for (int i = 0; i < r->count; i++)
         ember_free(r->fields[i]);
@@ -66,13 +61,8 @@ static void record_fields_free(record_fields *r) {
 static bool parse_one_record(const char *data, size_t begin, size_t end, ember_csv_dialect d,
                              record_fields *r) {
     struct csv_parser parser;
-    if (csv_init(&parser, CSV_EMPTY_IS_NULL) != 0)
+    if (!ember_csv_parser_init(&parser, d))
         return false;
-    csv_set_delim(&parser, d.delimiter);
-    csv_set_quote(&parser, d.quote);
-    csv_set_space_func(&parser, no_space);
-    csv_set_realloc_func(&parser, ember_realloc);
-    csv_set_free_func(&parser, ember_free);
     bool ok = csv_parse(&parser, data + begin, end - begin, header_field, header_record, r) ==
               end - begin;
     if (ok)
