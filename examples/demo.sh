@@ -17,3 +17,10 @@ echo "== the Spark-style flow from C (examples/spark_flow.c)"
 echo
 echo "== ember count $DATA --partitions 8 --verbose"
 "$BUILD/ember" count "$DATA" --partitions 8 --verbose
+echo
+echo "== ember groupby $DATA --by category --sort   (df.groupBy(\"category\").count())"
+"$BUILD/ember" groupby "$DATA" --by category --sort --format table | head -n 8
+echo "..."
+echo
+echo "== ember groupby $DATA --by region --agg count --agg sum:qty --agg mean:price --sort"
+"$BUILD/ember" groupby "$DATA" --by region --agg count --agg sum:qty --agg mean:price --sort --format table

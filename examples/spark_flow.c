@@ -1,6 +1,7 @@
 /* spark_flow.c: the blueprint's Spark-style flow, as far as ember has it: read a CSV into
- * partitions, cache it on the device, count it twice, and print the job metrics that show
- * the second count came from the cache. Usage: example_spark_flow FILE.csv [PARTITIONS] */
+ * partitions, cache it on the device, count it twice (the job metrics show the second count
+ * came from the cache), then df.groupBy("category").count() and a multi-aggregate group-by.
+ * Usage: example_spark_flow FILE.csv [PARTITIONS] */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -33,7 +34,8 @@ int main(int argc, char **argv) {
     int partitions = argc > 2 ? atoi(argv[2]) : 8;
     ember_session *session = NULL;
     ember_csv_options *options = NULL;
-    ember_frame *df = NULL;
+    ember_frame *df = NULL, *grouped = NULL;
+    ember_table *table = NULL;
     int exit_code = 1;
 
     /* spark = SparkSession.builder.getOrCreate() */
@@ -64,10 +66,36 @@ int main(int argc, char **argv) {
         printf("df.count() #%d = %lld\n", round, (long long)rows);
         print_job(session);
     }
+
+    /* df.groupBy("category").count().orderBy("category").show(5) */
+    const char *by_category[] = {"category", NULL};
+    if (ember_group_by(df, by_category, NULL, &grouped) != EMBER_OK ||
+        ember_collect(grouped, &table) != EMBER_OK || ember_table_sort(table, 1) != EMBER_OK)
+        goto fail;
+    printf("df.groupBy(\"category\").count(): %lld groups\n",
+           (long long)ember_table_row_count(table));
+    ember_table_print(table, stdout, 5);
+    print_job(session);
+    ember_table_free(table);
+    table = NULL;
+    ember_frame_free(grouped);
+    grouped = NULL;
+
+    /* df.groupBy("region").agg(count, sum(qty), min/max/mean(price)) */
+    const char *by_region[] = {"region", NULL};
+    const char *aggs[] = {"count", "sum:qty", "min:price", "max:price", "mean:price", NULL};
+    if (ember_group_by(df, by_region, aggs, &grouped) != EMBER_OK ||
+        ember_collect(grouped, &table) != EMBER_OK || ember_table_sort(table, 1) != EMBER_OK)
+        goto fail;
+    printf("df.groupBy(\"region\").agg(count, sum(qty), min/max/mean(price)):\n");
+    ember_table_print(table, stdout, -1);
+    print_job(session);
     exit_code = 0;
 fail:
     if (exit_code != 0)
         fprintf(stderr, "spark_flow: error: %s\n", ember_session_error(session));
+    ember_table_free(table);
+    ember_frame_free(grouped);
     ember_frame_free(df);
     ember_csv_options_free(options);
     ember_session_close(session);

@@ -13,10 +13,12 @@
 /* Each command takes its own argv: argv[0] is the command's name. Returns the exit code. */
 int cmd_devices(int argc, char **argv);
 int cmd_count(int argc, char **argv);
+int cmd_groupby(int argc, char **argv);
 
 /* Help texts (usage.c). */
 void usage_main(FILE *to);
 void usage_devices(FILE *to);
 void usage_count(FILE *to);
+void usage_groupby(FILE *to);
 
 #endif

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 
 #include "cli.h"
+#include "job.h"
 #include "options.h"
 #include "output.h"
 
@@ -23,61 +24,30 @@ static void print_count(int64_t count, cli_format format) {
     cli_table_free(&table);
 }
 
-/* Settles the CSV options, opens the session, reads and counts; every error path releases what was
+/* Settles the CSV options, opens the session, reads and counts; every path releases what was
  * acquired, in the reverse order. */
 static int run_count(const cli_options *options, const char *path) {
-    int code = CLI_EXIT_RUNTIME;
-    ember_session_options *session_options = NULL;
-    ember_session *session = NULL;
-    ember_csv_options *csv = NULL;
+    cli_job job;
     ember_frame *frame = NULL;
-    ember_status status;
     int64_t count = 0;
-
-    /* CSV options first: a usage problem they reveal needs no device started. */
-    csv = ember_csv_options_create();
-    if (!csv) {
-        cli_error("out of memory");
+    int code = cli_job_open(options, &job);
+    if (code != CLI_EXIT_OK)
         goto done;
-    }
-    if (!cli_options_apply_csv(options, csv)) {
-        code = CLI_EXIT_USAGE;
-        goto done;
-    }
-    session_options = ember_session_options_create();
-    if (!session_options) {
-        cli_error("out of memory");
-        goto done;
-    }
-    if (options->device) {
-        status = ember_session_options_set_device(session_options, options->device);
-        if (status != EMBER_OK) {
-            cli_error("--device '%s': %s", options->device, ember_status_str(status));
-            goto done;
-        }
-    }
-    status = ember_session_open(&session, session_options);
-    if (status != EMBER_OK) {
-        cli_error("%s", ember_session_error(session));
-        goto done;
-    }
-
-    if (ember_read_csv(session, path, csv, &frame) != EMBER_OK ||
+    code = CLI_EXIT_RUNTIME;
+    if (ember_read_csv(job.session, path, job.csv, &frame) != EMBER_OK ||
         ember_count(frame, &count) != EMBER_OK) {
-        cli_error("%s", ember_session_error(session));
+        cli_error("%s", ember_session_error(job.session));
         goto done;
     }
     print_count(count, options->format);
     if (!cli_flush_stdout())
         goto done;
-    cli_print_summary(session, options->verbose);
+    cli_print_summary(job.session, options->verbose);
     code = CLI_EXIT_OK;
 
 done:
     ember_frame_free(frame);
-    ember_csv_options_free(csv);
-    ember_session_close(session);
-    ember_session_options_free(session_options);
+    cli_job_close(&job);
     return code;
 }
 

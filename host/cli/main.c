@@ -15,6 +15,7 @@ typedef struct command {
 static const command COMMANDS[] = {
     {"devices", cmd_devices, usage_devices},
     {"count", cmd_count, usage_count},
+    {"groupby", cmd_groupby, usage_groupby},
 };
 #define COMMAND_COUNT (sizeof COMMANDS / sizeof COMMANDS[0])
 

@@ -20,6 +20,9 @@ enum {
     OPT_QUOTE,
     OPT_NO_HEADER,
     OPT_NULL_VALUE,
+    OPT_BY,
+    OPT_AGG,
+    OPT_SORT,
 };
 
 typedef struct option_spec {
@@ -41,6 +44,9 @@ static const option_spec OPTION_SPECS[] = {
     {"quote", required_argument, OPT_QUOTE, CLI_GROUP_CSV},
     {"no-header", no_argument, OPT_NO_HEADER, CLI_GROUP_CSV},
     {"null-value", required_argument, OPT_NULL_VALUE, CLI_GROUP_CSV},
+    {"by", required_argument, OPT_BY, CLI_GROUP_GROUPBY},
+    {"agg", required_argument, OPT_AGG, CLI_GROUP_GROUPBY},
+    {"sort", no_argument, OPT_SORT, CLI_GROUP_GROUPBY},
 };
 #define OPTION_SPEC_COUNT (sizeof OPTION_SPECS / sizeof OPTION_SPECS[0])
 
@@ -133,6 +139,24 @@ static bool apply_option(int id, const char *value, cli_options *out) {
         return true;
     case OPT_NULL_VALUE:
         out->null_value = value;
+        return true;
+    case OPT_BY:
+        /* "--by a --by b" could mean either key list or both: refuse rather than guess. */
+        if (out->by) {
+            cli_error("--by given twice; list every key in one --by, comma-separated");
+            return false;
+        }
+        out->by = value;
+        return true;
+    case OPT_AGG:
+        if (out->aggregate_count == CLI_MAX_AGGREGATES) {
+            cli_error("too many --agg options (at most %d)", CLI_MAX_AGGREGATES);
+            return false;
+        }
+        out->aggregates[out->aggregate_count++] = value;
+        return true;
+    case OPT_SORT:
+        out->sort = true;
         return true;
     default:
         cli_error("internal error: unhandled option %d", id);

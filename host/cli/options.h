@@ -12,13 +12,16 @@
 /* Option groups; a command accepts the union of the groups it names, so `devices` rejects
  * --partitions the same way it rejects a misspelling. */
 enum {
-    CLI_GROUP_BASIC = 1u << 0, /* --format, --help */
-    CLI_GROUP_JOB = 1u << 1,   /* --device, --verbose */
-    CLI_GROUP_CSV = 1u << 2,   /* --partitions, --mode, --schema, --delimiter, --quote,
-                                  --no-header, --null-value */
+    CLI_GROUP_BASIC = 1u << 0,   /* --format, --help */
+    CLI_GROUP_JOB = 1u << 1,     /* --device, --verbose */
+    CLI_GROUP_CSV = 1u << 2,     /* --partitions, --mode, --schema, --delimiter, --quote,
+                                    --no-header, --null-value */
+    CLI_GROUP_GROUPBY = 1u << 3, /* --by, --agg, --sort */
 };
 
 #define CLI_MAX_POSITIONALS 8
+/* More --agg options than this is a usage error; no real query comes near it. */
+#define CLI_MAX_AGGREGATES 64
 
 typedef struct cli_options {
     cli_format format; /* resolved: never CLI_FORMAT_AUTO after parsing */
@@ -35,6 +38,10 @@ typedef struct cli_options {
     char quote;
     bool no_header;
     const char *null_value;
+    const char *by; /* --by as given: comma-separated key names, split by the command */
+    bool sort;
+    size_t aggregate_count;
+    const char *aggregates[CLI_MAX_AGGREGATES]; /* --agg values, in order */
     /* Arguments that are not options, in order. More than CLI_MAX_POSITIONALS is reported as
      * "too many arguments" by the parser itself. */
     size_t positional_count;

@@ -14,6 +14,7 @@ void usage_main(FILE *to) {
           "Commands:\n"
           "  devices             list the OpenCL devices and mark the default one\n"
           "  count FILE          count the data rows of a CSV file\n"
+          "  groupby FILE        group the rows by key columns and aggregate each group\n"
           "  help [COMMAND]      show this help, or a command's help\n"
           "\n"
           "Options:\n"
@@ -41,30 +42,62 @@ void usage_devices(FILE *to) {
     fputs(FORMAT_HELP, to);
 }
 
+/* The options of every command that reads a CSV file and runs a job. */
+static const char JOB_HELP[] =
+    "  --device CHOICE     cpu, gpu, all, or P:D as 'ember devices' lists it;\n"
+    "                      default: $EMBER_DEVICE, else a GPU, else the CPU\n"
+    "  --partitions N      split the input into N partitions (N >= 1); default:\n"
+    "                      about one per 64 MiB, at least one per core\n"
+    "  --mode MODE         what to do with a malformed row: permissive (keep it, bad\n"
+    "                      values become null; the default), dropmalformed (drop it\n"
+    "                      and count it), failfast (stop with an error naming the\n"
+    "                      file, line and column)\n"
+    "  --schema SPEC       column names and types, e.g. \"id:int64,name:string\";\n"
+    "                      types int64, float64, string; default: inferred\n"
+    "  --delimiter C       field delimiter, one character, or \"tab\"; default ','\n"
+    "  --quote C           quote character; default '\"'\n"
+    "  --no-header         the first line is data, not column names\n"
+    "  --null-value TEXT   an unquoted field equal to TEXT reads as null (the empty\n"
+    "                      field always does)\n"
+    "  --verbose           print a one-line job summary on standard error (printed\n"
+    "                      anyway when standard error is a terminal)\n";
+
 void usage_count(FILE *to) {
     fputs("Usage: ember count FILE [OPTIONS]\n"
           "\n"
           "Reads the CSV file FILE into partitions and counts its data rows on an OpenCL\n"
           "device. Prints a header line \"count\" and the number.\n"
           "\n"
-          "Options (before or after FILE; \"--opt value\" or \"--opt=value\"):\n"
-          "  --device CHOICE     cpu, gpu, all, or P:D as 'ember devices' lists it;\n"
-          "                      default: $EMBER_DEVICE, else a GPU, else the CPU\n"
-          "  --partitions N      split the input into N partitions (N >= 1); default:\n"
-          "                      about one per 64 MiB, at least one per core\n"
-          "  --mode MODE         what to do with a malformed row: permissive (keep it, bad\n"
-          "                      values become null; the default), dropmalformed (drop it\n"
-          "                      and count it), failfast (stop with an error naming the\n"
-          "                      file, line and column)\n"
-          "  --schema SPEC       column names and types, e.g. \"id:int64,name:string\";\n"
-          "                      types int64, float64, string; default: inferred\n"
-          "  --delimiter C       field delimiter, one character, or \"tab\"; default ','\n"
-          "  --quote C           quote character; default '\"'\n"
-          "  --no-header         the first line is data, not column names\n"
-          "  --null-value TEXT   an unquoted field equal to TEXT reads as null (the empty\n"
-          "                      field always does)\n"
-          "  --verbose           print a one-line job summary on standard error (printed\n"
-          "                      anyway when standard error is a terminal)\n",
+          "Options (before or after FILE; \"--opt value\" or \"--opt=value\"):\n",
           to);
+    fputs(JOB_HELP, to);
+    fputs(FORMAT_HELP, to);
+}
+
+void usage_groupby(FILE *to) {
+    fputs("Usage: ember groupby FILE --by KEYS [--agg AGG]... [--sort] [OPTIONS]\n"
+          "\n"
+          "Groups the rows of the CSV file FILE by the key columns and aggregates each\n"
+          "group on an OpenCL device, like Spark's groupBy(KEYS).agg(AGG, ...). Prints one\n"
+          "row per group: the key columns, then one column per aggregate. A null key is a\n"
+          "group of its own; aggregates skip null values.\n"
+          "\n"
+          "  --by KEYS           the key columns, 1 to 4 names separated by commas\n"
+          "                      (required), e.g. --by region,category\n"
+          "  --agg AGG           an aggregate; repeat for more; default: count. AGG is\n"
+          "                        count       rows in the group        -> count\n"
+          "                        count:COL   non-null values of COL   -> count_COL\n"
+          "                        sum:COL     sum of COL               -> sum_COL\n"
+          "                        min:COL     smallest value of COL    -> min_COL\n"
+          "                        max:COL     largest value of COL     -> max_COL\n"
+          "                        mean:COL    mean of COL (float64)    -> mean_COL\n"
+          "                      COL is an int64 or float64 column; \" as NAME\" after AGG\n"
+          "                      names its column (--agg 'sum:qty as total')\n"
+          "  --sort              sort the groups by the keys in order, ascending, nulls\n"
+          "                      last; default: the order is unspecified\n"
+          "\n"
+          "Options (before or after FILE; \"--opt value\" or \"--opt=value\"):\n",
+          to);
+    fputs(JOB_HELP, to);
     fputs(FORMAT_HELP, to);
 }

@@ -158,3 +158,21 @@ void ember_column_truncate(ember_column *column, int64_t length) {
     if (column->type == EMBER_TYPE_STRING)
         column->bytes_len = ((int32_t *)column->values)[column->length];
 }
+
+bool ember_column_append_from(ember_column *column, const ember_column *src, int64_t row,
+                              bool *too_big) {
+    if (!ember_column_is_valid(src, row))
+        return ember_column_append_null(column);
+    switch (src->type) {
+    case EMBER_TYPE_INT64:
+        return ember_column_append_int64(column, ((const int64_t *)src->values)[row]);
+    case EMBER_TYPE_FLOAT64:
+        return ember_column_append_float64(column, ((const double *)src->values)[row]);
+    case EMBER_TYPE_STRING: {
+        int32_t len;
+        const char *text = ember_column_string(src, row, &len);
+        return ember_column_append_string(column, text, (size_t)len, too_big);
+    }
+    }
+    return false;
+}

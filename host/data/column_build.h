@@ -17,6 +17,9 @@ bool ember_column_append_int64(ember_column *column, int64_t value);
 bool ember_column_append_float64(ember_column *column, double value);
 bool ember_column_append_string(ember_column *column, const char *text, size_t len, bool *too_big);
 bool ember_column_append_null(ember_column *column);
+/* Appends row `row` of src (same type), null or not. */
+bool ember_column_append_from(ember_column *column, const ember_column *src, int64_t row,
+                              bool *too_big);
 /* Removes rows past length (the values of a dropped row). */
 void ember_column_truncate(ember_column *column, int64_t length);
 

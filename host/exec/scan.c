@@ -123,11 +123,12 @@ static void scan_task(void *raw, int index, int thread) {
         status = upload_for_cache(cached, worker, task.queue, &err);
     if (status == EMBER_OK) {
         task.partition = part;
+        task.owned = cached ? NULL : part;
+        task.buffers = cached ? cached->buffers : NULL;
+        int64_t rows = part->rows;
         status = scan->op->run(scan->op->context, &task, &err);
-    }
-    if (status == EMBER_OK) {
         pthread_mutex_lock(&scan->lock);
-        scan->rows += part->rows;
+        scan->rows += status == EMBER_OK ? rows : 0;
         pthread_mutex_unlock(&scan->lock);
     }
     if (!frame->cache && !scan->keep)

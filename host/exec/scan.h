@@ -11,6 +11,11 @@
 typedef struct ember_task {
     int index; /* partition index */
     const ember_partition *partition;
+    /* Non-NULL when the operator may take the partition's buffers (it is not cached): it then
+     * leaves the partition empty (ember_partition_clear-able). */
+    ember_partition *owned;
+    /* A cached partition's device buffers, 3 per column (values, validity, bytes), or NULL. */
+    cl_mem *buffers;
     ember_worker *worker;
     cl_command_queue queue;
 } ember_task;

@@ -48,7 +48,8 @@ extern "C" {
     X(EMBER_ERROR_DEVICE, 7, "OpenCL device error")                                                \
     X(EMBER_ERROR_DEVICE_MEMORY, 8, "out of device memory")                                        \
     X(EMBER_ERROR_BUILD, 9, "OpenCL kernel build failed")                                          \
-    X(EMBER_ERROR_INTERNAL, 10, "internal error")
+    X(EMBER_ERROR_INTERNAL, 10, "internal error")                                                  \
+    X(EMBER_ERROR_OVERFLOW, 11, "arithmetic overflow")
 
 typedef enum ember_status {
 #define EMBER_STATUS_ENUM_(name, number, text) name = number,
@@ -211,10 +212,67 @@ EMBER_API ember_status ember_unpersist(ember_frame *frame);
 EMBER_API bool ember_frame_is_cached(const ember_frame *frame);
 
 /* ---------------------------------------------------------------------------------------
- * Actions.
+ * Transformations: each returns a new frame (the input is unchanged and stays owned by the
+ * caller; the new frame holds its own reference to it). Nothing runs until an action.
  * ------------------------------------------------------------------------------------- */
-/* Number of rows (after DROPMALFORMED drops). Runs a job. */
+#define EMBER_GROUP_BY_MAX_KEYS 4
+
+/* groupBy(keys).agg(aggregates). keys: a NULL-terminated list of 1 to 4 column names (int64,
+ * float64 or string columns). aggregates: a NULL-terminated list; NULL or an empty list means
+ * {"count"}. Each aggregate is one of
+ *     "count"        rows in the group                      -> int64 column "count"
+ *     "count:COL"    non-null values of COL                 -> int64 column "count_COL"
+ *     "sum:COL"      sum of the non-null values             -> "sum_COL", COL's type
+ *     "min:COL", "max:COL"                                  -> "min_COL", "max_COL", COL's type
+ *     "mean:COL"     sum / count of the non-null values     -> "mean_COL", float64
+ * with COL an int64 or float64 column; " as NAME" after it renames the output column
+ * ("sum:qty as total"). The output has the key columns, then one column per aggregate.
+ * Nulls: a null key is a group of its own (as in Spark); aggregates skip null values; sum,
+ * min, max and mean of no values are null. An int64 sum that leaves the int64 range fails the
+ * action with EMBER_ERROR_OVERFLOW naming the group, never a silent wrap. The order of
+ * the groups is unspecified (see ember_table_sort). Errors (unknown column, wrong type, bad
+ * aggregate text, duplicate output name) are reported here, before anything runs. */
+EMBER_API ember_status ember_group_by(ember_frame *frame, const char *const *keys,
+                                      const char *const *aggregates, ember_frame **out);
+
+/* ---------------------------------------------------------------------------------------
+ * Actions: each runs a job.
+ * ------------------------------------------------------------------------------------- */
+/* Number of rows (after DROPMALFORMED drops; the number of groups of a group-by frame). */
 EMBER_API ember_status ember_count(ember_frame *frame, int64_t *out);
+
+/* Runs the frame and returns its rows as a host table (owned by the caller). */
+typedef struct ember_table ember_table;
+EMBER_API ember_status ember_collect(ember_frame *frame, ember_table **out);
+
+/* ---------------------------------------------------------------------------------------
+ * Tables: results on the host, columns in Arrow layout.
+ * ------------------------------------------------------------------------------------- */
+EMBER_API void ember_table_free(ember_table *table);
+EMBER_API int64_t ember_table_row_count(const ember_table *table);
+EMBER_API size_t ember_table_column_count(const ember_table *table);
+EMBER_API const char *ember_table_column_name(const ember_table *table, size_t column);
+EMBER_API ember_type ember_table_column_type(const ember_table *table, size_t column);
+/* -1 when there is no such column. */
+EMBER_API int ember_table_column_index(const ember_table *table, const char *name);
+/* Typed access; column and row must be in range and the column of the type asked for. A null
+ * reads as 0, 0.0 or "" (check ember_table_is_null). Strings are not NUL-terminated: *len
+ * gives the length. */
+EMBER_API bool ember_table_is_null(const ember_table *table, size_t column, int64_t row);
+EMBER_API int64_t ember_table_int64(const ember_table *table, size_t column, int64_t row);
+EMBER_API double ember_table_float64(const ember_table *table, size_t column, int64_t row);
+EMBER_API const char *ember_table_string(const ember_table *table, size_t column, int64_t row,
+                                         size_t *len);
+/* Sorts the rows ascending by the first key_columns columns in order: numbers numerically
+ * (NaN after every number), strings by bytes, nulls last. Stable. */
+EMBER_API ember_status ember_table_sort(ember_table *table, size_t key_columns);
+/* Writes the first max_rows rows (all when max_rows < 0) as an aligned text table with a
+ * header, like Spark's show(); says how many rows were left out. */
+EMBER_API ember_status ember_table_print(const ember_table *table, FILE *out, int64_t max_rows);
+/* Writes the table as CSV with a header line: fields are quoted only when they hold the
+ * delimiter ',', a quote, CR or LF (quotes doubled); a null is an empty field, an empty string
+ * is "". Floats are written with the shortest text that reads back to the same double. */
+EMBER_API ember_status ember_table_write_csv(const ember_table *table, FILE *out);
 
 /* ---------------------------------------------------------------------------------------
  * Job metrics of the last action run on a session (like Spark's Jobs UI).

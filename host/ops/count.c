@@ -7,7 +7,9 @@
 #include "common/alloc.h"
 #include "device/buffer.h"
 #include "device/kernels.h"
+#include "data/table.h"
 #include "exec/scan.h"
+#include "ops/groupby_internal.h"
 #include "session/session_internal.h"
 
 #define COUNT_LOCAL_SIZE 64
@@ -126,6 +128,17 @@ ember_status ember_count(ember_frame *frame, int64_t *out) {
     struct ember_job *job = ember_job_create(session);
     if (!job)
         return ember_session_fail(session, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
+    if (frame->kind == EMBER_FRAME_GROUP_BY) {
+        /* The groups are the rows: run the group-by and count its result. */
+        struct ember_table *table = NULL;
+        ember_status status = ember_groupby_run(frame, job, NULL, &table);
+        if (status == EMBER_OK)
+            *out = table->rows;
+        ember_table_free(table);
+        ember_job_finish(job);
+        ember_session_set_last_job(session, job);
+        return status;
+    }
     count_context ctx = {.session = session};
     ember_scan_op op = {.run = count_partition, .reset = count_reset, .context = &ctx};
     ember_status status = ember_scan_run(frame, NULL, job, &op);

@@ -3,6 +3,7 @@
 
 #include "common/alloc.h"
 #include "io/csv_options.h"
+#include "plan/groupby_plan.h"
 #include "session/session_internal.h"
 
 ember_status ember_read_csv(ember_session *session, const char *path,
@@ -24,6 +25,7 @@ ember_status ember_read_csv(ember_session *session, const char *path,
     }
     atomic_init(&frame->references, 1);
     frame->session = session;
+    frame->kind = EMBER_FRAME_CSV;
     ember_error err;
     ember_error_clear(&err);
     ember_status status =
@@ -63,6 +65,9 @@ void ember_frame_free(ember_frame *frame) {
         return;
     ember_frame_drop_cache(frame);
     ember_csv_source_free(frame->source);
+    ember_groupby_plan_free(frame->group);
+    ember_schema_clear(&frame->schema);
+    ember_frame_free(frame->parent);
     ember_free(frame);
 }
 
@@ -70,24 +75,31 @@ ember_session *ember_frame_session(const ember_frame *frame) {
     return frame ? frame->session : NULL;
 }
 
+const ember_schema *ember_frame_schema(const ember_frame *frame) {
+    return frame->kind == EMBER_FRAME_CSV ? &frame->source->schema : &frame->schema;
+}
+
 size_t ember_frame_column_count(const ember_frame *frame) {
-    return frame ? (size_t)frame->source->schema.count : 0;
+    return frame ? (size_t)ember_frame_schema(frame)->count : 0;
 }
 
 const char *ember_frame_column_name(const ember_frame *frame, size_t i) {
-    if (!frame || i >= (size_t)frame->source->schema.count)
+    if (!frame || i >= (size_t)ember_frame_schema(frame)->count)
         return NULL;
-    return frame->source->schema.names[i];
+    return ember_frame_schema(frame)->names[i];
 }
 
 ember_type ember_frame_column_type(const ember_frame *frame, size_t i) {
-    if (!frame || i >= (size_t)frame->source->schema.count)
+    if (!frame || i >= (size_t)ember_frame_schema(frame)->count)
         return EMBER_TYPE_STRING;
-    return frame->source->schema.types[i];
+    return ember_frame_schema(frame)->types[i];
 }
 
 int ember_frame_partition_count(const ember_frame *frame) {
-    return frame ? frame->source->split_count : 0;
+    if (!frame)
+        return 0;
+    /* A group-by's result is one partition (the merged groups). */
+    return frame->kind == EMBER_FRAME_CSV ? frame->source->split_count : 1;
 }
 
 ember_status ember_cache(ember_frame *frame) {

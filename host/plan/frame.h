@@ -17,14 +17,28 @@ typedef struct ember_cached_partition {
     cl_mem *buffers; /* 3 per column: values, validity, bytes (NULL where absent) */
 } ember_cached_partition;
 
+typedef enum ember_frame_kind {
+    EMBER_FRAME_CSV,      /* rows of a CSV file */
+    EMBER_FRAME_GROUP_BY, /* groupBy(keys).agg(...) of the parent frame */
+} ember_frame_kind;
+
+struct ember_groupby_plan;
+
 struct ember_frame {
     atomic_int references;
     ember_session *session;
-    ember_csv_source *source;
+    ember_frame_kind kind;
+    ember_csv_source *source;         /* CSV */
+    struct ember_frame *parent;       /* GROUP_BY: the frame it groups (a reference held) */
+    struct ember_groupby_plan *group; /* GROUP_BY */
+    ember_schema schema;              /* GROUP_BY: the output columns */
     bool cache_requested;
     ember_cached_partition *cache; /* NULL until an action fills it */
     int cache_count;
 };
+
+/* The frame's columns: the CSV source's (widened in place by actions) or its own. */
+const ember_schema *ember_frame_schema(const ember_frame *frame);
 
 /* Frees the cached partitions and their device buffers. */
 void ember_frame_drop_cache(ember_frame *frame);

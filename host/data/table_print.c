@@ -1,0 +1,266 @@
+/* table_print.c: a host table written for people (ember_table_print, an aligned box like
+ * Spark's show()) and for programs (ember_table_write_csv, RFC 4180 with a header). */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "data/table.h"
+
+/* Longest text format_float64 makes: "-1.2345678901234567e-308" and a NUL fit easily. */
+#define FLOAT_TEXT_SIZE 32
+/* Spark's show() never draws a column narrower than this. */
+#define MIN_COLUMN_WIDTH 3
+
+/* The shortest of %.15g, %.16g, %.17g that reads back to the same double (%.17g always does),
+ * so 0.1 prints as "0.1", not "0.10000000000000001". NaN and the infinities get the spelling
+ * Spark and ember's CSV reader use. Returns the length. */
+static size_t format_float64(double value, char *text) {
+    const char *word = NULL;
+    if (isnan(value))
+        word = "NaN";
+    else if (isinf(value))
+        word = value > 0 ? "Infinity" : "-Infinity";
+    if (word) {
+        strcpy(text, word);
+        return strlen(text);
+    }
+    for (int precision = 15; precision <= 17; precision++) {
+        snprintf(text, FLOAT_TEXT_SIZE, "%.*g", precision, value);
+        if (precision == 17 || strtod(text, NULL) == value)
+            break;
+    }
+    /* A locale with a decimal comma would make the text unreadable as CSV: %g has no other
+     * use for a comma, so put the point back. */
+    for (char *p = text; *p; p++) {
+        if (*p == ',')
+            *p = '.';
+    }
+    return strlen(text);
+}
+
+/* Flushes so that a write error still in the stream's buffer (a full disk) is seen now, by
+ * the call that caused it, and not later by the caller's fclose. */
+static ember_status finish_output(FILE *out) {
+    if (fflush(out) != 0 || ferror(out))
+        return EMBER_ERROR_IO;
+    return EMBER_OK;
+}
+
+/* ---- ember_table_print ---------------------------------------------------------------- */
+
+/* How a byte is shown in the table: control characters escaped so a row stays one line. */
+static const char *escape_byte(unsigned char byte, char *buffer) {
+    switch (byte) {
+    case '\n':
+        return "\\n";
+    case '\r':
+        return "\\r";
+    case '\t':
+        return "\\t";
+    default:
+        if (byte < 0x20 || byte == 0x7f) {
+            snprintf(buffer, 5, "\\x%02x", byte);
+            return buffer;
+        }
+        return NULL;
+    }
+}
+
+/* Display width of text once escaped: UTF-8 continuation bytes take no column of their own,
+ * so accented names still line up. */
+static size_t text_width(const char *text, size_t len) {
+    size_t width = 0;
+    char buffer[5];
+    for (size_t i = 0; i < len; i++) {
+        unsigned char byte = (unsigned char)text[i];
+        const char *escaped = escape_byte(byte, buffer);
+        if (escaped)
+            width += strlen(escaped);
+        else if ((byte & 0xc0) != 0x80)
+            width++;
+    }
+    return width;
+}
+
+static void write_escaped(const char *text, size_t len, FILE *out) {
+    char buffer[5];
+    size_t start = 0;
+    for (size_t i = 0; i < len; i++) {
+        const char *escaped = escape_byte((unsigned char)text[i], buffer);
+        if (!escaped)
+            continue;
+        fwrite(text + start, 1, i - start, out);
+        fputs(escaped, out);
+        start = i + 1;
+    }
+    fwrite(text + start, 1, len - start, out);
+}
+
+/* One cell's text, unescaped: points into the table, a literal, or number (FLOAT_TEXT_SIZE). */
+static const char *cell_text(const ember_table *table, size_t column, int64_t row, char *number,
+                             size_t *len) {
+    if (ember_table_is_null(table, column, row)) {
+        *len = 4;
+        return "null";
+    }
+    switch (ember_table_column_type(table, column)) {
+    case EMBER_TYPE_INT64:
+        *len = (size_t)snprintf(number, FLOAT_TEXT_SIZE, "%" PRId64,
+                                ember_table_int64(table, column, row));
+        return number;
+    case EMBER_TYPE_FLOAT64:
+        *len = format_float64(ember_table_float64(table, column, row), number);
+        return number;
+    case EMBER_TYPE_STRING:
+        break;
+    }
+    return ember_table_string(table, column, row, len);
+}
+
+static void write_padding(size_t count, FILE *out) {
+    for (size_t i = 0; i < count; i++)
+        fputc(' ', out);
+}
+
+/* "|" + text padded to width: numbers to the right, strings to the left. */
+static void write_cell(const char *text, size_t len, size_t width, bool right, FILE *out) {
+    size_t used = text_width(text, len);
+    size_t pad = width > used ? width - used : 0;
+    fputc('|', out);
+    if (right)
+        write_padding(pad, out);
+    write_escaped(text, len, out);
+    if (!right)
+        write_padding(pad, out);
+}
+
+static void write_border(const size_t *widths, size_t columns, FILE *out) {
+    fputc('+', out);
+    for (size_t c = 0; c < columns; c++) {
+        for (size_t i = 0; i < widths[c]; i++)
+            fputc('-', out);
+        fputc('+', out);
+    }
+    fputc('\n', out);
+}
+
+ember_status ember_table_print(const ember_table *table, FILE *out, int64_t max_rows) {
+    if (!table || !out)
+        return EMBER_ERROR_INVALID_ARGUMENT;
+    size_t columns = ember_table_column_count(table);
+    int64_t rows = ember_table_row_count(table);
+    int64_t shown = max_rows < 0 || max_rows > rows ? rows : max_rows;
+    size_t *widths = ember_calloc(columns ? columns : 1, sizeof *widths);
+    if (!widths)
+        return EMBER_ERROR_OUT_OF_MEMORY;
+
+    /* Two passes over the shown cells, measuring and then writing, rather than keeping every
+     * formatted cell: a table of millions of rows should not need its text twice in memory. */
+    char number[FLOAT_TEXT_SIZE];
+    size_t len;
+    for (size_t c = 0; c < columns; c++) {
+        const char *name = ember_table_column_name(table, c);
+        widths[c] = text_width(name, strlen(name));
+        if (widths[c] < MIN_COLUMN_WIDTH)
+            widths[c] = MIN_COLUMN_WIDTH;
+        for (int64_t r = 0; r < shown; r++) {
+            const char *text = cell_text(table, c, r, number, &len);
+            size_t width = text_width(text, len);
+            if (width > widths[c])
+                widths[c] = width;
+        }
+    }
+
+    write_border(widths, columns, out);
+    for (size_t c = 0; c < columns; c++) {
+        const char *name = ember_table_column_name(table, c);
+        bool right = ember_table_column_type(table, c) != EMBER_TYPE_STRING;
+        write_cell(name, strlen(name), widths[c], right, out);
+    }
+    fputs("|\n", out);
+    write_border(widths, columns, out);
+    for (int64_t r = 0; r < shown && !ferror(out); r++) {
+        for (size_t c = 0; c < columns; c++) {
+            const char *text = cell_text(table, c, r, number, &len);
+            bool right = ember_table_column_type(table, c) != EMBER_TYPE_STRING;
+            write_cell(text, len, widths[c], right, out);
+        }
+        fputs("|\n", out);
+    }
+    write_border(widths, columns, out);
+    if (shown < rows)
+        fprintf(out, "only showing top %" PRId64 " %s\n", shown, shown == 1 ? "row" : "rows");
+    ember_free(widths);
+    return finish_output(out);
+}
+
+/* ---- ember_table_write_csv ------------------------------------------------------------ */
+
+/* Quoted only when needed, so plain values stay plain; the empty string is quoted so that it
+ * reads back as "" and not as null (ember's reader makes an unquoted empty field null). */
+static void write_csv_text(const char *text, size_t len, FILE *out) {
+    bool quote = len == 0;
+    for (size_t i = 0; i < len && !quote; i++)
+        quote = text[i] == ',' || text[i] == '"' || text[i] == '\r' || text[i] == '\n';
+    if (!quote) {
+        fwrite(text, 1, len, out);
+        return;
+    }
+    fputc('"', out);
+    size_t start = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] != '"')
+            continue;
+        fwrite(text + start, 1, i + 1 - start, out); /* up to and with the quote... */
+        start = i;                                   /* ...which is then written again */
+    }
+    fwrite(text + start, 1, len - start, out);
+    fputc('"', out);
+}
+
+static void write_csv_cell(const ember_table *table, size_t column, int64_t row, FILE *out) {
+    if (ember_table_is_null(table, column, row))
+        return;
+    char number[FLOAT_TEXT_SIZE];
+    size_t len;
+    switch (ember_table_column_type(table, column)) {
+    case EMBER_TYPE_INT64:
+        fprintf(out, "%lld", (long long)ember_table_int64(table, column, row));
+        return;
+    case EMBER_TYPE_FLOAT64:
+        len = format_float64(ember_table_float64(table, column, row), number);
+        fwrite(number, 1, len, out);
+        return;
+    case EMBER_TYPE_STRING: {
+        const char *text = ember_table_string(table, column, row, &len);
+        write_csv_text(text, len, out);
+        return;
+    }
+    }
+}
+
+ember_status ember_table_write_csv(const ember_table *table, FILE *out) {
+    if (!table || !out)
+        return EMBER_ERROR_INVALID_ARGUMENT;
+    size_t columns = ember_table_column_count(table);
+    int64_t rows = ember_table_row_count(table);
+    for (size_t c = 0; c < columns; c++) {
+        const char *name = ember_table_column_name(table, c);
+        if (c)
+            fputc(',', out);
+        write_csv_text(name, strlen(name), out);
+    }
+    fputc('\n', out);
+    /* Stop at the first failed write (a closed pipe, a full disk): the rest would fail too. */
+    for (int64_t r = 0; r < rows && !ferror(out); r++) {
+        for (size_t c = 0; c < columns; c++) {
+            if (c)
+                fputc(',', out);
+            write_csv_cell(table, c, r, out);
+        }
+        fputc('\n', out);
+    }
+    return finish_output(out);
+}

@@ -1,0 +1,828 @@
+/* groupby_device.c: hash aggregation of one batch on an OpenCL device (kernels/groupby.cl):
+ * hash, insert into an open-addressing table (grown and re-run when full), compact the slots
+ * into dense group ids, then fold each aggregate with 64-bit atomics, or on the host from the
+ * per-row group ids where the device lacks them. */
+#include "ops/groupby_device.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+
+#include "common/alloc.h"
+#include "device/buffer.h"
+#include "device/kernels.h"
+
+/* Work-items per work-group, and work-groups per compute unit for the grid-stride kernels
+ * (enough to keep a GPU busy, few enough that each work-item loops over many rows). */
+#define LOCAL_SIZE (getenv("GB_LSZ") ? (size_t)atoi(getenv("GB_LSZ")) : 256)
+#define GROUPS_PER_UNIT (getenv("GB_GPU") ? (size_t)atoi(getenv("GB_GPU")) : 16)
+#define LOCAL_GROUPS_PER_UNIT 4
+/* Table capacities: the first guess without a hint stays small, so low-cardinality batches
+ * do not clear and scan a big table; high-cardinality ones fail it fast (the fill limit)
+ * and grow straight to the size their observed fill extrapolates to. */
+#define FIRST_SLOTS_MAX ((int64_t)1 << 16)
+#define SLOTS_MIN       64
+#define SLOTS_MAX       ((int64_t)1 << 31)
+/* The work-group-local pre-aggregation table: at most this many slots, and at most half the
+ * device's local memory (the rest keeps GPU occupancy up). */
+#define LOCAL_SLOTS_MAX 4096
+/* Rows above this do not fit the kernels' 32-bit row numbers (owner words hold row + 1). */
+#define ROWS_MAX ((int64_t)INT32_MAX)
+
+/* Must match groupby.cl. */
+enum { STATE_FILL, STATE_FULL, STATE_ROWS_DONE, STATE_GROUPS, STATE_WORDS };
+enum {
+    AGG_FLOAT64 = 4,
+    AGG_HAS_VALUES = 8,
+    AGG_VALUES_VALID = 16,
+    AGG_HAS_COUNTS = 32,
+    AGG_COUNTS_VALID = 64
+};
+enum { KEY_HAS_VALIDITY = 4 };
+
+enum { K_INSERT, K_COMPACT, K_REMAP, K_AGGREGATE, K_AGGREGATE_LOCAL, K_COUNT };
+static const char *const kernel_names[K_COUNT] = {"groupby_insert", "groupby_compact",
+                                                  "groupby_remap", "groupby_aggregate",
+                                                  "groupby_aggregate_local"};
+
+/* Per-aggregate results as the kernels leave them: count, a (int64 value or low word of an
+ * int64 sum, double bits, or the ordered image of a float min/max) and b (high word). */
+typedef struct agg_raw {
+    int64_t *count, *a, *b;
+} agg_raw;
+
+typedef struct groupby_call {
+    const ember_worker *worker;
+    cl_command_queue queue;
+    ember_error *err;
+    cl_kernel kernels[K_COUNT];
+    int kernel_count; /* created so far (the aggregate kernels only with 64-bit atomics) */
+    size_t local_size[K_COUNT];
+    /* Buffers made for this call, released at the end (column buffers, tables, results). */
+    cl_mem *owned;
+    int owned_count, owned_max;
+    cl_mem placeholder; /* stands for absent buffers (a kernel argument cannot be NULL) */
+    /* Columns already given buffers (COUNT(x) and SUM(x) share x's), so nothing is uploaded
+     * twice on devices without shared memory. */
+    struct column_seen {
+        const ember_device_column *column;
+        cl_mem buffers[3];
+        bool has_validity;
+    } * seen;
+    int seen_count;
+    cl_mem key_buffers[EMBER_GROUPBY_MAX_KEYS][3];
+    cl_uint key_info, key_count;
+    /* slots: (owner, tag) word pairs; compaction replaces the owner by the group id */
+    cl_mem row_slot, slots, state, representative;
+    cl_uint rows;
+    bool contiguous; /* CPU device: each work-item takes a contiguous run of rows */
+    int64_t capacity, groups;
+} groupby_call;
+
+typedef struct kernel_arg {
+    size_t size;
+    const void *value;
+} kernel_arg;
+#define ARG(x)                                                                                     \
+    { sizeof(x), &(x) }
+
+static int64_t next_pow2(int64_t value) {
+    int64_t p = 1;
+    while (p < value && p < SLOTS_MAX)
+        p <<= 1;
+    return p;
+}
+
+static int64_t clamp64(int64_t value, int64_t low, int64_t high) {
+    return value < low ? low : value > high ? high : value;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * OpenCL plumbing.
+ * ------------------------------------------------------------------------------------- */
+
+static ember_status cl_failed(groupby_call *call, cl_int rc, const char *call_name,
+                              const char *what) {
+    char text[160];
+    snprintf(text, sizeof text, "%s(%s)", call_name, what);
+    return ember_cl_fail(call->err, rc, text);
+}
+
+/* Records a buffer the call releases at its end. */
+static ember_status own(groupby_call *call, cl_mem buffer) {
+    if (call->owned_count == call->owned_max) {
+        int max = call->owned_max ? call->owned_max * 2 : 16;
+        cl_mem *grown = ember_realloc(call->owned, (size_t)max * sizeof *grown);
+        if (!grown) {
+            clReleaseMemObject(buffer);
+            return ember_error_set(call->err, EMBER_ERROR_OUT_OF_MEMORY,
+                                   "out of memory for the group-by buffer list");
+        }
+        call->owned = grown;
+        call->owned_max = max;
+    }
+    call->owned[call->owned_count++] = buffer;
+    return EMBER_OK;
+}
+
+static ember_status device_buffer(groupby_call *call, size_t bytes, cl_mem *out) {
+    ember_status status = ember_buffer_create(call->worker, bytes, out, call->err);
+    return status == EMBER_OK ? own(call, *out) : status;
+}
+
+static ember_status host_buffer(groupby_call *call, void *host, size_t bytes, cl_mem *out) {
+    ember_status status =
+        ember_buffer_from_host(call->worker, call->queue, host, bytes, out, call->err);
+    return status == EMBER_OK ? own(call, *out) : status;
+}
+
+/* Releases a table buffer early (the table is regrown) and forgets it. */
+static void disown(groupby_call *call, cl_mem buffer) {
+    for (int i = 0; i < call->owned_count; i++)
+        if (call->owned[i] == buffer) {
+            clReleaseMemObject(buffer);
+            call->owned[i] = call->owned[--call->owned_count];
+            return;
+        }
+}
+
+static ember_status fill(groupby_call *call, cl_mem buffer, const void *pattern,
+                         size_t pattern_size, size_t bytes, const char *what) {
+    cl_int rc =
+        clEnqueueFillBuffer(call->queue, buffer, pattern, pattern_size, 0, bytes, 0, NULL, NULL);
+    return rc == CL_SUCCESS ? EMBER_OK : cl_failed(call, rc, "clEnqueueFillBuffer", what);
+}
+
+static ember_status read_buffer(groupby_call *call, cl_mem buffer, bool blocking, size_t bytes,
+                                void *host, const char *what) {
+    if (bytes == 0)
+        return EMBER_OK;
+    cl_int rc = clEnqueueReadBuffer(call->queue, buffer, blocking ? CL_TRUE : CL_FALSE, 0, bytes,
+                                    host, 0, NULL, NULL);
+    return rc == CL_SUCCESS ? EMBER_OK : cl_failed(call, rc, "clEnqueueReadBuffer", what);
+}
+
+static ember_status set_args(groupby_call *call, int k, cl_uint first, const kernel_arg *args,
+                             int count) {
+    for (int i = 0; i < count; i++) {
+        cl_int rc =
+            clSetKernelArg(call->kernels[k], first + (cl_uint)i, args[i].size, args[i].value);
+        if (rc != CL_SUCCESS)
+            return cl_failed(call, rc, "clSetKernelArg", kernel_names[k]);
+    }
+    return EMBER_OK;
+}
+
+/* Work-groups for a kernel over items items: one item per work-item up to a cap. */
+static size_t grid_groups(const groupby_call *call, int k, int64_t items, size_t per_unit) {
+    size_t local = call->local_size[k];
+    size_t wanted = (size_t)((items + (int64_t)local - 1) / (int64_t)local);
+    size_t cap = (size_t)call->worker->info.compute_units * per_unit;
+    if (cap < 1)
+        cap = 1;
+    return wanted < 1 ? 1 : wanted > cap ? cap : wanted;
+}
+
+/* Rows per work-item on CPU devices (see row_range in groupby.cl); 0 on others. */
+static cl_uint row_chunk(const groupby_call *call, int k, size_t groups, int64_t rows) {
+    if (!call->contiguous)
+        return 0;
+    int64_t items = (int64_t)(groups * call->local_size[k]);
+    return (cl_uint)((rows + items - 1) / items);
+}
+
+#include <time.h>
+static double dbg_now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+static ember_status launch(groupby_call *call, int k, size_t groups) {
+    size_t local = call->local_size[k], global = groups * local;
+    double t0 = dbg_now(); if (getenv("GB_DEBUG")) clFinish(call->queue), t0 = dbg_now();
+    cl_int rc = clEnqueueNDRangeKernel(call->queue, call->kernels[k], 1, NULL, &global, &local, 0,
+                                       NULL, NULL);
+    if (getenv("GB_DEBUG")) { clFinish(call->queue); fprintf(stderr, "  %s groups %zu local %zu: %.1f ms\n", kernel_names[k], groups, local, (dbg_now() - t0) * 1e3); }
+    return rc == CL_SUCCESS ? EMBER_OK
+                            : cl_failed(call, rc, "clEnqueueNDRangeKernel", kernel_names[k]);
+}
+
+/* One program per (64-bit atomics, fp64) pair: types travel as kernel arguments, so no other
+ * variant is ever compiled. Only these fixed tokens reach the build options. */
+static ember_status kernels_create(groupby_call *call, ember_program_cache *programs) {
+    const ember_device_info *info = &call->worker->info;
+    const char *options =
+        info->int64_atomics
+            ? (info->fp64 ? "-DEMBER_INT64_ATOMICS=1 -DEMBER_FP64=1" : "-DEMBER_INT64_ATOMICS=1")
+            : (info->fp64 ? "-DEMBER_FP64=1" : "");
+    size_t source_len = 0;
+    const char *source = ember_kernel_source("groupby", &source_len);
+    if (!source)
+        return ember_error_set(call->err, EMBER_ERROR_INTERNAL, "kernel groupby is not embedded");
+    cl_program program;
+    ember_status status =
+        ember_program_get(programs, call->worker, source, source_len, options, &program, call->err);
+    if (status != EMBER_OK)
+        return status;
+    int count = info->int64_atomics ? K_COUNT : K_AGGREGATE;
+    for (int k = 0; k < count; k++) {
+        cl_int rc = CL_SUCCESS;
+        call->kernels[k] = clCreateKernel(program, kernel_names[k], &rc);
+        if (rc != CL_SUCCESS || !call->kernels[k])
+            return cl_failed(call, rc != CL_SUCCESS ? rc : CL_INVALID_KERNEL, "clCreateKernel",
+                             kernel_names[k]);
+        call->kernel_count = k + 1;
+        size_t most = 0;
+        rc = clGetKernelWorkGroupInfo(call->kernels[k], info->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                      sizeof most, &most, NULL);
+        if (rc != CL_SUCCESS)
+            return cl_failed(call, rc, "clGetKernelWorkGroupInfo", kernel_names[k]);
+        size_t local = LOCAL_SIZE;
+        if (local > most)
+            local = most;
+        if (local > info->max_work_group_size)
+            local = info->max_work_group_size;
+        call->local_size[k] = local < 1 ? 1 : local;
+    }
+    return EMBER_OK;
+}
+
+/* The device buffers of a column: given ones, or wrapped/uploaded from the host column.
+ * out[0] values (or offsets), out[1] validity, out[2] string bytes; the placeholder where a
+ * column has none. */
+static ember_status column_buffers(groupby_call *call, const ember_device_column *column,
+                                   cl_mem out[3], bool *has_validity) {
+    for (int i = 0; i < call->seen_count; i++) {
+        const ember_device_column *other = call->seen[i].column;
+        if (other->host == column->host && other->values == column->values &&
+            other->validity == column->validity && other->bytes == column->bytes) {
+            memcpy(out, call->seen[i].buffers, sizeof call->seen[i].buffers);
+            *has_validity = call->seen[i].has_validity;
+            return EMBER_OK;
+        }
+    }
+    const ember_column *host = column->host;
+    bool is_string = host->type == EMBER_TYPE_STRING;
+    size_t length = (size_t)host->length;
+    ember_status status = EMBER_OK;
+    out[0] = column->values;
+    if (!out[0])
+        status =
+            host_buffer(call, host->values, (is_string ? (length + 1) * 4 : length * 8), &out[0]);
+    *has_validity = column->validity || host->validity;
+    out[1] = column->validity ? column->validity : call->placeholder;
+    if (status == EMBER_OK && !column->validity && host->validity)
+        status = host_buffer(call, host->validity, (length + 7) / 8, &out[1]);
+    out[2] = column->bytes ? column->bytes : call->placeholder;
+    if (status == EMBER_OK && is_string && !column->bytes)
+        status = host_buffer(call, host->bytes, (size_t)host->bytes_len, &out[2]);
+    if (status == EMBER_OK && call->seen) {
+        struct column_seen *entry = &call->seen[call->seen_count++];
+        entry->column = column;
+        memcpy(entry->buffers, out, sizeof entry->buffers);
+        entry->has_validity = *has_validity;
+    }
+    return status;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The table: insert (growing), compact, remap.
+ * ------------------------------------------------------------------------------------- */
+
+#define KEY_ARG_COUNT (2 + 3 * EMBER_GROUPBY_MAX_KEYS)
+
+static ember_status set_key_args(groupby_call *call, int k) {
+    kernel_arg args[KEY_ARG_COUNT] = {ARG(call->key_count), ARG(call->key_info)};
+    for (int key = 0; key < EMBER_GROUPBY_MAX_KEYS; key++)
+        for (int b = 0; b < 3; b++)
+            args[2 + 3 * key + b] = (kernel_arg)ARG(call->key_buffers[key][b]);
+    return set_args(call, k, 0, args, KEY_ARG_COUNT);
+}
+
+static int64_t first_capacity(int64_t rows, const ember_groupby_tuning *tuning) {
+    if (tuning && tuning->initial_slots > 0)
+        return next_pow2(tuning->initial_slots);
+    int64_t most = clamp64(next_pow2(2 * rows), SLOTS_MIN, SLOTS_MAX);
+    int64_t guess =
+        tuning && tuning->groups_hint > 0 ? next_pow2(2 * tuning->groups_hint) : FIRST_SLOTS_MAX;
+    return clamp64(guess, SLOTS_MIN, most);
+}
+
+/* One insert attempt into a fresh table of call->capacity slots; *full says it must grow. */
+static ember_status insert_once(groupby_call *call, cl_uint hash_bits,
+                                cl_uint state_words[STATE_WORDS], bool *full) {
+    size_t bytes = (size_t)call->capacity * 2 * sizeof(cl_uint);
+    cl_uint zero = 0, mask = (cl_uint)(call->capacity - 1);
+    /* The fill limit keeps linear probing short: past 3/4 full it is cheaper to regrow. */
+    cl_uint limit = (cl_uint)(call->capacity - call->capacity / 4);
+    size_t groups = grid_groups(call, K_INSERT, call->rows, GROUPS_PER_UNIT);
+    cl_uint chunk = row_chunk(call, K_INSERT, groups, call->rows);
+    ember_status status = device_buffer(call, bytes, &call->slots);
+    if (status == EMBER_OK)
+        status = fill(call, call->slots, &zero, sizeof zero, bytes, "group-by table");
+    if (status == EMBER_OK)
+        status = fill(call, call->state, &zero, sizeof zero, STATE_WORDS * sizeof(cl_uint),
+                      "group-by state");
+    kernel_arg args[] = {ARG(call->rows), ARG(chunk),          ARG(hash_bits),   ARG(call->slots),
+                         ARG(mask),       ARG(call->row_slot), ARG(call->state), ARG(limit)};
+    if (status == EMBER_OK)
+        status = set_key_args(call, K_INSERT);
+    if (status == EMBER_OK)
+        status = set_args(call, K_INSERT, KEY_ARG_COUNT, args, (int)(sizeof args / sizeof *args));
+    if (status == EMBER_OK)
+        status = launch(call, K_INSERT, groups);
+    if (status == EMBER_OK)
+        status = read_buffer(call, call->state, true, STATE_WORDS * sizeof(cl_uint), state_words,
+                             "group-by state");
+    *full = status == EMBER_OK && state_words[STATE_FULL] != 0;
+    return status;
+}
+
+/* Inserts until a table holds every group. A full table is grown at least 4x, to twice the
+ * groups that its fill extrapolates to over all rows (an overestimate: new keys turn up ever
+ * more rarely as rows go by), and after a second failure straight to twice the rows, which
+ * cannot fail. */
+static ember_status build_table(groupby_call *call, const ember_groupby_tuning *tuning) {
+    cl_uint hash_bits = tuning && tuning->hash_bits > 0 ? (cl_uint)tuning->hash_bits : 0;
+    ember_status status = EMBER_OK;
+    call->capacity = first_capacity(call->rows, tuning);
+    for (int failures = 0;; failures++) {
+        cl_uint state[STATE_WORDS];
+        bool full = false;
+        status = insert_once(call, hash_bits, state, &full);
+        if (status != EMBER_OK)
+            break;
+        if (!full) {
+            call->groups = state[STATE_FILL];
+            break;
+        }
+        if (call->capacity >= SLOTS_MAX)
+            return ember_error_set(call->err, EMBER_ERROR_DEVICE_MEMORY,
+                                   "group-by table full at %lld slots", (long long)call->capacity);
+        disown(call, call->slots);
+        call->slots = NULL;
+        int64_t done = state[STATE_ROWS_DONE] ? state[STATE_ROWS_DONE] : 1;
+        int64_t estimate = (int64_t)state[STATE_FILL] * call->rows / done;
+        int64_t grown = next_pow2(2 * estimate);
+        if (grown < call->capacity * 4)
+            grown = call->capacity * 4;
+        if (failures >= 1 && grown < next_pow2(2 * (int64_t)call->rows))
+            grown = next_pow2(2 * (int64_t)call->rows);
+        call->capacity = clamp64(grown, 1, SLOTS_MAX);
+    }
+    return status;
+}
+
+/* Dense group ids for the occupied slots, and row_slot turned into row_group. */
+static ember_status compact(groupby_call *call) {
+    ember_status status =
+        device_buffer(call, (size_t)call->groups * sizeof(cl_uint), &call->representative);
+    size_t groups = grid_groups(call, K_COMPACT, call->capacity, GROUPS_PER_UNIT);
+    size_t items = groups * call->local_size[K_COMPACT];
+    cl_uint capacity = (cl_uint)call->capacity;
+    cl_uint per_item = (cl_uint)(((size_t)call->capacity + items - 1) / items);
+    kernel_arg args[] = {ARG(call->slots), ARG(capacity), ARG(per_item), ARG(call->state),
+                         ARG(call->representative)};
+    if (status == EMBER_OK)
+        status = set_args(call, K_COMPACT, 0, args, 5);
+    if (status == EMBER_OK)
+        status = launch(call, K_COMPACT, groups);
+    size_t remap_groups = grid_groups(call, K_REMAP, call->rows, GROUPS_PER_UNIT);
+    cl_uint chunk = row_chunk(call, K_REMAP, remap_groups, call->rows);
+    kernel_arg remap_args[] = {ARG(call->row_slot), ARG(call->slots), ARG(call->rows), ARG(chunk)};
+    if (status == EMBER_OK)
+        status = set_args(call, K_REMAP, 0, remap_args, 4);
+    if (status == EMBER_OK)
+        status = launch(call, K_REMAP, remap_groups);
+    return status;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Aggregates.
+ * ------------------------------------------------------------------------------------- */
+
+static bool is_int64_sum(const ember_agg_input *agg) {
+    return agg->op == EMBER_AGG_OP_SUM && agg->type == EMBER_TYPE_INT64;
+}
+
+/* The ordered integer image of a double (see float_order in groupby.cl): NaNs made one, then
+ * the magnitude bits of negatives flipped. order_flip alone undoes it. */
+static int64_t order_flip(uint64_t bits) {
+    return (int64_t)(bits ^ ((bits >> 63) ? 0x7fffffffffffffffULL : 0));
+}
+
+static int64_t float_order(uint64_t bits) {
+    if ((bits & 0x7ff0000000000000ULL) == 0x7ff0000000000000ULL && (bits & 0x000fffffffffffffULL))
+        bits = 0x7ff8000000000000ULL;
+    return order_flip(bits);
+}
+
+static int64_t agg_initial(const ember_agg_input *agg) {
+    return agg->op == EMBER_AGG_OP_MIN ? INT64_MAX : agg->op == EMBER_AGG_OP_MAX ? INT64_MIN : 0;
+}
+
+static bool host_valid(const ember_device_column *column, int64_t row) {
+    return ember_column_is_valid(column->host, row);
+}
+
+static uint64_t host_bits(const ember_device_column *column, int64_t row) {
+    uint64_t bits;
+    memcpy(&bits, (const char *)column->host->values + 8 * row, sizeof bits);
+    return bits;
+}
+
+/* The fallback: the same folds as the kernels, in row order, from the per-row group ids. */
+static void host_aggregate(const ember_agg_input *agg, const cl_uint *row_group, int64_t rows,
+                           int64_t groups, agg_raw raw) {
+    int64_t initial = agg_initial(agg);
+    for (int64_t g = 0; g < groups; g++) {
+        raw.count[g] = 0;
+        if (raw.a)
+            raw.a[g] = initial;
+        if (raw.b)
+            raw.b[g] = 0;
+    }
+    bool is_float = agg->type == EMBER_TYPE_FLOAT64;
+    for (int64_t row = 0; row < rows; row++) {
+        if (agg->values && !host_valid(agg->values, row))
+            continue;
+        int64_t n = 1;
+        if (agg->counts) {
+            n = host_valid(agg->counts, row) ? (int64_t)host_bits(agg->counts, row) : 0;
+            if (n == 0)
+                continue;
+        }
+        cl_uint g = row_group[row];
+        raw.count[g] = (int64_t)((uint64_t)raw.count[g] + (uint64_t)n);
+        if (agg->op == EMBER_AGG_OP_COUNT)
+            continue;
+        uint64_t bits = host_bits(agg->values, row);
+        int64_t v = (int64_t)bits;
+        if (is_float && agg->op != EMBER_AGG_OP_SUM)
+            v = float_order(bits);
+        if (agg->op == EMBER_AGG_OP_MIN) {
+            if (v < raw.a[g])
+                raw.a[g] = v;
+        } else if (agg->op == EMBER_AGG_OP_MAX) {
+            if (v > raw.a[g])
+                raw.a[g] = v;
+        } else if (is_float) {
+            double sum, add;
+            memcpy(&sum, &raw.a[g], sizeof sum);
+            memcpy(&add, &bits, sizeof add);
+            sum += add;
+            memcpy(&raw.a[g], &sum, sizeof sum);
+        } else {
+            uint64_t old = (uint64_t)raw.a[g], lo = old + bits;
+            raw.a[g] = (int64_t)lo;
+            raw.b[g] += (v < 0 ? -1 : 0) + (lo < old ? 1 : 0);
+        }
+    }
+}
+
+/* Bytes of __local memory, queried per call (the worker does not keep it). */
+static ember_status local_memory(groupby_call *call, cl_ulong *bytes) {
+    cl_int rc = clGetDeviceInfo(call->worker->info.device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof *bytes,
+                                bytes, NULL);
+    return rc == CL_SUCCESS ? EMBER_OK
+                            : cl_failed(call, rc, "clGetDeviceInfo", "CL_DEVICE_LOCAL_MEM_SIZE");
+}
+
+/* Folds one aggregate on the device and queues the reads of its raw results. */
+static ember_status device_aggregate(groupby_call *call, const ember_agg_input *agg, int force_path,
+                                     cl_ulong local_bytes, agg_raw raw) {
+    size_t bytes = (size_t)call->groups * 8;
+    bool sum128 = is_int64_sum(agg), has_value = agg->op != EMBER_AGG_OP_COUNT;
+    cl_mem count = NULL, a = call->placeholder, b = call->placeholder;
+    cl_mem values[3] = {call->placeholder, call->placeholder, call->placeholder};
+    cl_mem counts[3] = {call->placeholder, call->placeholder, call->placeholder};
+    bool values_valid = false, counts_valid = false;
+    cl_long zero = 0, initial = agg_initial(agg);
+    ember_status status = device_buffer(call, bytes, &count);
+    if (status == EMBER_OK)
+        status = fill(call, count, &zero, sizeof zero, bytes, "group counts");
+    if (status == EMBER_OK && has_value && (status = device_buffer(call, bytes, &a)) == EMBER_OK)
+        status = fill(call, a, &initial, sizeof initial, bytes, "group values");
+    if (status == EMBER_OK && sum128 && (status = device_buffer(call, bytes, &b)) == EMBER_OK)
+        status = fill(call, b, &zero, sizeof zero, bytes, "group sum high words");
+    if (status == EMBER_OK && agg->values)
+        status = column_buffers(call, agg->values, values, &values_valid);
+    if (status == EMBER_OK && agg->counts)
+        status = column_buffers(call, agg->counts, counts, &counts_valid);
+    if (status != EMBER_OK)
+        return status;
+    cl_uint info = (cl_uint)agg->op | (agg->type == EMBER_TYPE_FLOAT64 ? AGG_FLOAT64 : 0) |
+                   (has_value ? AGG_HAS_VALUES : 0) | (values_valid ? AGG_VALUES_VALID : 0) |
+                   (agg->counts ? AGG_HAS_COUNTS : 0) | (counts_valid ? AGG_COUNTS_VALID : 0);
+
+    /* Local first when every group has a local slot and each work-group sees more rows than
+     * there are groups: then hot keys stay off global atomics, and the flush costs less
+     * than the rows it saves. */
+    size_t slot_bytes = 8 + (has_value ? 8 : 0) + (sum128 ? 8 : 0);
+    int64_t local_slots = (int64_t)(local_bytes / 2 / slot_bytes);
+    local_slots = clamp64(local_slots, 0, LOCAL_SLOTS_MAX);
+    size_t local_groups = grid_groups(call, K_AGGREGATE_LOCAL, call->rows, LOCAL_GROUPS_PER_UNIT);
+    bool use_local =
+        force_path == 2 || (force_path == 0 && call->groups <= local_slots &&
+                            call->groups * (int64_t)local_groups <= (int64_t)call->rows);
+    if (local_slots < 1)
+        use_local = false;
+    int k = use_local ? K_AGGREGATE_LOCAL : K_AGGREGATE;
+    size_t groups = use_local ? local_groups : grid_groups(call, k, call->rows, GROUPS_PER_UNIT);
+    /* The local kernel's chunk is per work-item within its work-group's rows. */
+    cl_uint group_rows = (cl_uint)(((size_t)call->rows + groups - 1) / groups);
+    cl_uint chunk =
+        use_local ? (call->contiguous
+                         ? (cl_uint)((group_rows + call->local_size[k] - 1) / call->local_size[k])
+                         : 0)
+                  : row_chunk(call, k, groups, call->rows);
+    kernel_arg args[] = {ARG(call->row_slot), ARG(call->rows), ARG(chunk),     ARG(info),
+                         ARG(values[0]),      ARG(values[1]),  ARG(counts[0]), ARG(counts[1]),
+                         ARG(count),          ARG(a),          ARG(b)};
+    status = set_args(call, k, 0, args, 11);
+    if (status == EMBER_OK && use_local) {
+        if (local_slots > call->groups)
+            local_slots = call->groups;
+        cl_uint slots = (cl_uint)local_slots;
+        size_t slots_bytes = (size_t)(local_slots > 0 ? local_slots : 1) * 8;
+        kernel_arg local_args[] = {ARG(slots),
+                                   ARG(group_rows),
+                                   {slots_bytes, NULL},
+                                   {has_value ? slots_bytes : 8, NULL},
+                                   {sum128 ? slots_bytes : 8, NULL}};
+        status = set_args(call, k, 11, local_args, 5);
+    }
+    if (status == EMBER_OK)
+        status = launch(call, k, groups);
+    if (status == EMBER_OK)
+        status = read_buffer(call, count, false, bytes, raw.count, "group counts");
+    if (status == EMBER_OK && has_value)
+        status = read_buffer(call, a, false, bytes, raw.a, "group values");
+    if (status == EMBER_OK && sum128)
+        status = read_buffer(call, b, false, bytes, raw.b, "group sum high words");
+    return status;
+}
+
+/* Raw results into the result's values: int64 sums checked for overflow (the 128-bit total
+ * must be the sign extension of its low word), float min/max decoded. */
+static void finish_aggregate(const ember_agg_input *agg, int index, agg_raw raw, int64_t groups,
+                             ember_group_result *out) {
+    if (is_int64_sum(agg)) {
+        for (int64_t g = 0; g < groups; g++)
+            if (raw.b[g] != (raw.a[g] < 0 ? -1 : 0) && !out->overflow) {
+                out->overflow = true;
+                out->overflow_aggregate = index;
+                out->overflow_group = g;
+            }
+    } else if (agg->type == EMBER_TYPE_FLOAT64 && agg->op != EMBER_AGG_OP_SUM &&
+               agg->op != EMBER_AGG_OP_COUNT) {
+        for (int64_t g = 0; g < groups; g++)
+            raw.a[g] = order_flip((uint64_t)raw.a[g]);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The call.
+ * ------------------------------------------------------------------------------------- */
+
+static ember_status check_column(const ember_device_column *column, int64_t rows, const char *what,
+                                 int index, bool any_type, ember_error *err) {
+    if (!column || !column->host)
+        return ember_error_set(err, EMBER_ERROR_INVALID_ARGUMENT, "group-by %s %d is missing", what,
+                               index);
+    const ember_column *host = column->host;
+    if (!host->loaded || host->length != rows)
+        return ember_error_set(err, EMBER_ERROR_INVALID_ARGUMENT,
+                               "group-by %s %d has %lld rows (want %lld)%s", what, index,
+                               (long long)host->length, (long long)rows,
+                               host->loaded ? "" : " and is not loaded");
+    if (!any_type && host->type == EMBER_TYPE_STRING)
+        return ember_error_set(err, EMBER_ERROR_INVALID_ARGUMENT,
+                               "group-by %s %d is a string column", what, index);
+    if (host->type != EMBER_TYPE_INT64 && host->type != EMBER_TYPE_FLOAT64 &&
+        host->type != EMBER_TYPE_STRING)
+        return ember_error_set(err, EMBER_ERROR_INVALID_ARGUMENT,
+                               "group-by %s %d has an unknown type", what, index);
+    return EMBER_OK;
+}
+
+static ember_status check_arguments(const ember_device_column *const *keys, int key_count,
+                                    const ember_agg_input *aggs, int agg_count, int64_t rows,
+                                    ember_group_result *out, ember_error *err) {
+    if (!out || (!keys && key_count > 0) || (!aggs && agg_count > 0) || agg_count < 0)
+        return ember_error_set(err, EMBER_ERROR_INVALID_ARGUMENT, "group-by: a NULL argument");
+    if (key_count < 1 || key_count > EMBER_GROUPBY_MAX_KEYS)
+        return ember_error_set(err, EMBER_ERROR_INVALID_ARGUMENT,
+                               "group-by: %d key columns (1 to %d allowed)", key_count,
+                               EMBER_GROUPBY_MAX_KEYS);
+    if (rows < 0 || rows > ROWS_MAX)
+        return ember_error_set(err, EMBER_ERROR_INVALID_ARGUMENT,
+                               "group-by: %lld rows in one batch (at most %lld)", (long long)rows,
+                               (long long)ROWS_MAX);
+    ember_status status = EMBER_OK;
+    for (int k = 0; k < key_count && status == EMBER_OK; k++)
+        status = check_column(keys[k], rows, "key", k, true, err);
+    for (int a = 0; a < agg_count && status == EMBER_OK; a++) {
+        const ember_agg_input *agg = &aggs[a];
+        if (agg->op < EMBER_AGG_OP_COUNT || agg->op > EMBER_AGG_OP_MAX ||
+            (agg->op != EMBER_AGG_OP_COUNT &&
+             ((agg->type != EMBER_TYPE_INT64 && agg->type != EMBER_TYPE_FLOAT64) || !agg->values)))
+            return ember_error_set(err, EMBER_ERROR_INVALID_ARGUMENT,
+                                   "group-by aggregate %d: bad operation, type or values", a);
+        if (agg->values)
+            status = check_column(agg->values, rows, "aggregate input", a,
+                                  agg->op == EMBER_AGG_OP_COUNT, err);
+        if (status == EMBER_OK && agg->op != EMBER_AGG_OP_COUNT &&
+            agg->values->host->type != agg->type)
+            return ember_error_set(err, EMBER_ERROR_INVALID_ARGUMENT,
+                                   "group-by aggregate %d: values are not of its type", a);
+        if (status == EMBER_OK && agg->counts) {
+            status = check_column(agg->counts, rows, "aggregate count", a, false, err);
+            if (status == EMBER_OK && agg->counts->host->type != EMBER_TYPE_INT64)
+                return ember_error_set(err, EMBER_ERROR_INVALID_ARGUMENT,
+                                       "group-by aggregate %d: counts are not int64", a);
+        }
+    }
+    return status;
+}
+
+void ember_group_result_clear(ember_group_result *result, int agg_count) {
+    if (!result)
+        return;
+    for (int a = 0; a < agg_count; a++) {
+        if (result->counts)
+            ember_free(result->counts[a]);
+        if (result->values)
+            ember_free(result->values[a]);
+    }
+    ember_free(result->counts);
+    ember_free(result->values);
+    ember_free(result->representative);
+    memset(result, 0, sizeof *result);
+}
+
+/* The result's arrays, sized for the groups (at least one element, so none is NULL but the
+ * values of COUNT aggregates). */
+static ember_status result_allocate(ember_group_result *out, const ember_agg_input *aggs,
+                                    int agg_count, int64_t groups, ember_error *err) {
+    size_t bytes = (size_t)(groups > 0 ? groups : 1) * 8;
+    out->groups = groups;
+    out->representative = ember_malloc(bytes);
+    out->counts = ember_calloc((size_t)(agg_count > 0 ? agg_count : 1), sizeof *out->counts);
+    out->values = ember_calloc((size_t)(agg_count > 0 ? agg_count : 1), sizeof *out->values);
+    bool ok = out->representative && out->counts && out->values;
+    for (int a = 0; a < agg_count && ok; a++) {
+        out->counts[a] = ember_malloc(bytes);
+        if (aggs[a].op != EMBER_AGG_OP_COUNT)
+            out->values[a] = ember_malloc(bytes);
+        ok = out->counts[a] && (aggs[a].op == EMBER_AGG_OP_COUNT || out->values[a]);
+    }
+    return ok ? EMBER_OK
+              : ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY,
+                                "out of memory for %lld group-by results", (long long)groups);
+}
+
+/* Everything after the table: group ids, aggregates (device or host), the representatives. */
+static ember_status aggregate_all(groupby_call *call, const ember_agg_input *aggs, int agg_count,
+                                  const ember_groupby_tuning *tuning, ember_group_result *out,
+                                  int64_t **high_words) {
+    int force_path = tuning ? tuning->force_path : 0;
+    const ember_device_info *info = &call->worker->info;
+    bool atomics = info->int64_atomics && force_path != 3;
+    int64_t groups = call->groups;
+    cl_uint *row_group = NULL, *representative = NULL;
+    cl_ulong local_bytes = 0;
+    ember_status status = result_allocate(out, aggs, agg_count, groups, call->err);
+    if (status == EMBER_OK && atomics)
+        status = local_memory(call, &local_bytes);
+    for (int a = 0; a < agg_count && status == EMBER_OK; a++) {
+        const ember_agg_input *agg = &aggs[a];
+        if (is_int64_sum(agg)) {
+            high_words[a] = ember_malloc((size_t)(groups > 0 ? groups : 1) * 8);
+            if (!high_words[a])
+                status = ember_error_set(call->err, EMBER_ERROR_OUT_OF_MEMORY,
+                                         "out of memory for group sums");
+        }
+        agg_raw raw = {out->counts[a], out->values[a], high_words[a]};
+        bool on_device = atomics && (agg->op != EMBER_AGG_OP_SUM ||
+                                     agg->type != EMBER_TYPE_FLOAT64 || info->fp64);
+        if (status == EMBER_OK && on_device)
+            status = device_aggregate(call, agg, force_path, local_bytes, raw);
+    }
+    cl_uint state[STATE_WORDS];
+    representative = ember_malloc((size_t)groups * sizeof *representative);
+    if (status == EMBER_OK && !representative)
+        status = ember_error_set(call->err, EMBER_ERROR_OUT_OF_MEMORY,
+                                 "out of memory for group representatives");
+    if (status == EMBER_OK)
+        status = read_buffer(call, call->state, false, sizeof state, state, "group-by state");
+    if (status == EMBER_OK)
+        status = read_buffer(call, call->representative, true, (size_t)groups * sizeof(cl_uint),
+                             representative, "group representatives");
+    if (status == EMBER_OK && state[STATE_GROUPS] != (cl_uint)groups)
+        status = ember_error_set(call->err, EMBER_ERROR_INTERNAL,
+                                 "group-by compaction found %u groups, the table %lld",
+                                 state[STATE_GROUPS], (long long)groups);
+    for (int64_t g = 0; g < groups && status == EMBER_OK; g++)
+        out->representative[g] = representative[g];
+    for (int a = 0; a < agg_count && status == EMBER_OK; a++) {
+        const ember_agg_input *agg = &aggs[a];
+        bool on_device = atomics && (agg->op != EMBER_AGG_OP_SUM ||
+                                     agg->type != EMBER_TYPE_FLOAT64 || info->fp64);
+        if (on_device)
+            continue;
+        if (!row_group) {
+            row_group = ember_malloc((size_t)call->rows * sizeof *row_group);
+            if (!row_group) {
+                status = ember_error_set(call->err, EMBER_ERROR_OUT_OF_MEMORY,
+                                         "out of memory for %u row groups", call->rows);
+                break;
+            }
+            status = read_buffer(call, call->row_slot, true, (size_t)call->rows * sizeof(cl_uint),
+                                 row_group, "row groups");
+            if (status != EMBER_OK)
+                break;
+        }
+        agg_raw raw = {out->counts[a], out->values[a], high_words[a]};
+        host_aggregate(agg, row_group, call->rows, groups, raw);
+    }
+    if (status == EMBER_OK) {
+        cl_int rc = clFinish(call->queue);
+        if (rc != CL_SUCCESS)
+            status = cl_failed(call, rc, "clFinish", "group-by");
+    }
+    for (int a = 0; a < agg_count && status == EMBER_OK; a++) {
+        agg_raw raw = {out->counts[a], out->values[a], high_words[a]};
+        finish_aggregate(&aggs[a], a, raw, groups, out);
+    }
+    ember_free(representative);
+    ember_free(row_group);
+    return status;
+}
+
+ember_status ember_groupby_device(ember_program_cache *programs, const ember_worker *worker,
+                                  cl_command_queue queue, const ember_device_column *const *keys,
+                                  int key_count, const ember_agg_input *aggs, int agg_count,
+                                  int64_t rows, const ember_groupby_tuning *tuning,
+                                  ember_group_result *out, ember_error *err) {
+    if (out)
+        memset(out, 0, sizeof *out);
+    ember_status status = check_arguments(keys, key_count, aggs, agg_count, rows, out, err);
+    if (status != EMBER_OK)
+        return status;
+    if (!programs || !worker || !queue)
+        return ember_error_set(err, EMBER_ERROR_INVALID_ARGUMENT, "group-by: no device");
+    if (rows == 0)
+        return result_allocate(out, aggs, agg_count, 0, err);
+
+    groupby_call call = {.contiguous = (worker->info.type & CL_DEVICE_TYPE_CPU) != 0,
+                         .worker = worker,
+                         .queue = queue,
+                         .err = err,
+                         .rows = (cl_uint)rows,
+                         .key_count = (cl_uint)key_count};
+    int64_t **high_words = ember_calloc((size_t)(agg_count > 0 ? agg_count : 1), sizeof(int64_t *));
+    call.seen = ember_malloc((size_t)(key_count + 2 * agg_count) * sizeof *call.seen);
+    if (!high_words || !call.seen) {
+        ember_free(high_words);
+        ember_free(call.seen);
+        return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory for a group-by");
+    }
+    status = kernels_create(&call, programs);
+    if (status == EMBER_OK)
+        status = device_buffer(&call, 64, &call.placeholder);
+    for (int k = 0; k < EMBER_GROUPBY_MAX_KEYS && status == EMBER_OK; k++) {
+        if (k >= key_count) {
+            for (int b = 0; b < 3; b++)
+                call.key_buffers[k][b] = call.placeholder;
+            continue;
+        }
+        bool has_validity = false;
+        status = column_buffers(&call, keys[k], call.key_buffers[k], &has_validity);
+        call.key_info |= ((cl_uint)keys[k]->host->type | (has_validity ? KEY_HAS_VALIDITY : 0))
+                         << (4 * k);
+    }
+    if (status == EMBER_OK)
+        status = device_buffer(&call, (size_t)rows * sizeof(cl_uint), &call.row_slot);
+    if (status == EMBER_OK)
+        status = device_buffer(&call, STATE_WORDS * sizeof(cl_uint), &call.state);
+    if (status == EMBER_OK)
+        status = build_table(&call, tuning);
+    if (status == EMBER_OK)
+        status = compact(&call);
+    if (status == EMBER_OK)
+        status = aggregate_all(&call, aggs, agg_count, tuning, out, high_words);
+
+    if (status != EMBER_OK) {
+        /* Non-blocking reads may still target out's arrays: let the queue drain first. */
+        clFinish(queue);
+        ember_group_result_clear(out, agg_count);
+    }
+    for (int a = 0; a < agg_count; a++)
+        ember_free(high_words[a]);
+    ember_free(high_words);
+    for (int i = call.owned_count - 1; i >= 0; i--)
+        clReleaseMemObject(call.owned[i]);
+    ember_free(call.owned);
+    ember_free(call.seen);
+    for (int k = call.kernel_count - 1; k >= 0; k--)
+        clReleaseKernel(call.kernels[k]);
+    return status;
+}

@@ -1,0 +1,15 @@
+/* groupby_internal.h: running a group-by frame's job, for the actions (collect, count) and for
+ * tests and benchmarks that set the device tuning. */
+#ifndef EMBER_OPS_GROUPBY_INTERNAL_H
+#define EMBER_OPS_GROUPBY_INTERNAL_H
+
+#include "exec/job.h"
+#include "ops/groupby_device.h"
+#include "plan/frame.h"
+
+/* Runs frame (a GROUP_BY frame) into a new table; adds its stages to job. tuning may be NULL.
+ * On failure the session holds the message. */
+ember_status ember_groupby_run(ember_frame *frame, struct ember_job *job,
+                               const ember_groupby_tuning *tuning, struct ember_table **out);
+
+#endif

@@ -1,0 +1,465 @@
+/* groupby.cl: hash aggregation (host/ops/groupby_device.c). Rows are hashed, claim slots of an
+ * open-addressing table, get dense group ids, and then each aggregate is folded per group. */
+
+/* The host adds -DEMBER_INT64_ATOMICS=1 and -DEMBER_FP64=1 only where the device reports the
+ * extensions; without them the aggregate kernels are left out and the host aggregates. */
+#ifdef EMBER_INT64_ATOMICS
+#pragma OPENCL EXTENSION cl_khr_int64_base_atomics : enable
+#pragma OPENCL EXTENSION cl_khr_int64_extended_atomics : enable
+#endif
+#ifdef EMBER_FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif
+
+/* Key descriptions: 4 bits per key in key_info (type in bits 0-1, bit 2 = has a validity
+ * bitmap). The codes match ember_type. */
+#define KEY_INT64        0u
+#define KEY_FLOAT64      1u
+#define KEY_STRING       2u
+#define KEY_HAS_VALIDITY 4u
+
+/* The table's state words (one small buffer shared with the host). */
+#define STATE_FILL      0 /* slots claimed, counted in batches (a lower bound until the end) */
+#define STATE_FULL      1 /* set when a row found no slot or the fill passed the limit */
+#define STATE_ROWS_DONE 2 /* rows that found their slot (to extrapolate the groups on regrowth) */
+#define STATE_GROUPS    3 /* group ids handed out by compaction */
+
+/* The claim counter is pushed to the global word every FILL_BATCH claims of a work-group, so
+ * that all-distinct inputs do not serialize on one global atomic. */
+#define FILL_BATCH 32u
+
+#define NULL_TAG  0x6a09e667f3bcc909UL
+#define HASH_SEED 0x243f6a8885a308d3UL
+
+/* One key column: values (int64, float64 bit patterns, or int32 string offsets), the validity
+ * bitmap and the string bytes. Unused keys get a placeholder buffer. */
+#define KEY_PARAMS                                                                                 \
+    const uint key_count, const uint key_info, __global const ulong *values0,                      \
+        __global const uchar *valid0, __global const uchar *bytes0, __global const ulong *values1, \
+        __global const uchar *valid1, __global const uchar *bytes1, __global const ulong *values2, \
+        __global const uchar *valid2, __global const uchar *bytes2, __global const ulong *values3, \
+        __global const uchar *valid3, __global const uchar *bytes3
+#define KEY_ARGS                                                                                   \
+    key_count, key_info, values0, valid0, bytes0, values1, valid1, bytes1, values2, valid2,        \
+        bytes2, values3, valid3, bytes3
+
+/* murmur3's fmix64: every input bit reaches every output bit, so the low bits (the slot) are
+ * as good as the high ones. */
+ulong mix64(ulong x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdUL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53UL;
+    x ^= x >> 33;
+    return x;
+}
+
+/* Key equality on doubles by bits: -0.0 is 0.0 and every NaN is one NaN. Done on the bit
+ * pattern, so float64 keys need no cl_khr_fp64. */
+ulong canonical_double(ulong bits) {
+    if ((bits & 0x7fffffffffffffffUL) == 0)
+        return 0;
+    if ((bits & 0x7ff0000000000000UL) == 0x7ff0000000000000UL && (bits & 0x000fffffffffffffUL))
+        return 0x7ff8000000000000UL;
+    return bits;
+}
+
+bool bit_valid(__global const uchar *validity, uint row) {
+    return (validity[row >> 3] >> (row & 7)) & 1;
+}
+
+/* FNV-1a over the bytes with the length first, finished by mix64 (FNV alone mixes its low bits
+ * poorly, and those pick the slot). */
+ulong string_hash(__global const ulong *values, __global const uchar *bytes, uint row) {
+    __global const int *offsets = (__global const int *)values;
+    int start = offsets[row], end = offsets[row + 1];
+    ulong h = 0xcbf29ce484222325UL ^ (ulong)(end - start);
+    for (int i = start; i < end; i++)
+        h = (h ^ bytes[i]) * 0x100000001b3UL;
+    return mix64(h);
+}
+
+ulong key_part_hash(uint info, __global const ulong *values, __global const uchar *valid,
+                    __global const uchar *bytes, uint row) {
+    if ((info & KEY_HAS_VALIDITY) && !bit_valid(valid, row))
+        return NULL_TAG;
+    uint type = info & 3u;
+    if (type == KEY_STRING)
+        return string_hash(values, bytes, row);
+    ulong v = values[row];
+    return type == KEY_FLOAT64 ? canonical_double(v) : v;
+}
+
+bool key_part_equal(uint info, __global const ulong *values, __global const uchar *valid,
+                    __global const uchar *bytes, uint a, uint b) {
+    if (info & KEY_HAS_VALIDITY) {
+        bool va = bit_valid(valid, a), vb = bit_valid(valid, b);
+        if (va != vb)
+            return false;
+        if (!va)
+            return true; /* null equals null */
+    }
+    uint type = info & 3u;
+    if (type == KEY_INT64)
+        return values[a] == values[b];
+    if (type == KEY_FLOAT64)
+        return canonical_double(values[a]) == canonical_double(values[b]);
+    __global const int *offsets = (__global const int *)values;
+    int sa = offsets[a], sb = offsets[b];
+    int len = offsets[a + 1] - sa;
+    if (offsets[b + 1] - sb != len)
+        return false;
+    for (int i = 0; i < len; i++)
+        if (bytes[sa + i] != bytes[sb + i])
+            return false;
+    return true;
+}
+
+/* Each key's hash is folded into the running hash through mix64, so that swapped or shifted
+ * key values do not collide the way a plain sum would. */
+ulong row_hash(KEY_PARAMS, uint row) {
+    ulong h = mix64(HASH_SEED ^ key_part_hash(key_info, values0, valid0, bytes0, row));
+    if (key_count > 1)
+        h = mix64(h ^ key_part_hash(key_info >> 4, values1, valid1, bytes1, row));
+    if (key_count > 2)
+        h = mix64(h ^ key_part_hash(key_info >> 8, values2, valid2, bytes2, row));
+    if (key_count > 3)
+        h = mix64(h ^ key_part_hash(key_info >> 12, values3, valid3, bytes3, row));
+    return h;
+}
+
+bool rows_equal(KEY_PARAMS, uint a, uint b) {
+    if (!key_part_equal(key_info, values0, valid0, bytes0, a, b))
+        return false;
+    if (key_count > 1 && !key_part_equal(key_info >> 4, values1, valid1, bytes1, a, b))
+        return false;
+    if (key_count > 2 && !key_part_equal(key_info >> 8, values2, valid2, bytes2, a, b))
+        return false;
+    if (key_count > 3 && !key_part_equal(key_info >> 12, values3, valid3, bytes3, a, b))
+        return false;
+    return true;
+}
+
+/* The rows of one work-item. On CPUs (chunk > 0) a contiguous run of chunk rows: a
+ * work-group's items run one after another on one core, so each streams through its own run
+ * (a grid stride would touch a new page per row). On GPUs (chunk 0) a grid stride, so that
+ * neighbouring work-items read neighbouring rows (coalesced). */
+void row_range(uint rows, uint chunk, uint *begin, uint *end, uint *step) {
+    if (chunk) {
+        *begin = min((uint)get_global_id(0) * chunk, rows);
+        *end = min(*begin + chunk, rows);
+        *step = 1;
+    } else {
+        *begin = get_global_id(0);
+        *end = rows;
+        *step = get_global_size(0);
+    }
+}
+
+/* Pass 1: each row finds its key's slot by linear probing. A slot is two words: the owner
+ * (0 empty, else row + 1) and a 32-bit tag from the hash's high bits (0: not written yet).
+ * An empty slot is claimed by compare-and-swap of the owner from 0 to row + 1; a claimed slot
+ * belongs to its owner's key forever, so every row of one key stops at the same slot. The
+ * owner word is first read plainly: it only ever changes once, from 0, so a stale read just
+ * leads to the CAS, which returns the true owner. The claimer then publishes the tag; a row
+ * that sees another tag probes on at once, one that sees its own (or none yet) compares the
+ * keys with the owner row's, which is read-only input, so nothing races. A row that probes
+ * every slot, or a claim past fill_limit, sets STATE_FULL: the host grows the table and runs
+ * again, and the other rows stop early when they see it. hash_bits in 1..63 keeps only the
+ * low bits of each hash (tests force collisions with it). */
+__kernel void groupby_insert(KEY_PARAMS, const uint rows, const uint chunk, const uint hash_bits,
+                             volatile __global uint *slots, const uint mask,
+                             __global uint *row_slot, volatile __global uint *state,
+                             const uint fill_limit) {
+    __local uint claimed, done;
+    if (get_local_id(0) == 0) {
+        claimed = 0;
+        done = 0;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const ulong keep = hash_bits > 0 && hash_bits < 64 ? (1UL << hash_bits) - 1 : ~0UL;
+    uint begin, end, step, my_done = 0;
+    row_range(rows, chunk, &begin, &end, &step);
+    for (uint row = begin; row < end; row += step) {
+        if (state[STATE_FULL])
+            break;
+        ulong h = row_hash(KEY_ARGS, row) & keep;
+        uint tag = (uint)(h >> 32) | 1u;
+        uint slot = (uint)h & mask;
+        bool placed = false;
+        for (uint probe = 0; probe <= mask; probe++) {
+            uint o = slots[2 * slot];
+            if (o == 0) {
+                o = atomic_cmpxchg(&slots[2 * slot], 0u, row + 1);
+                if (o == 0) {
+                    atomic_xchg(&slots[2 * slot + 1], tag);
+                    placed = true;
+                    if (atomic_inc(&claimed) % FILL_BATCH == FILL_BATCH - 1 &&
+                        atomic_add(&state[STATE_FILL], FILL_BATCH) + FILL_BATCH > fill_limit)
+                        atomic_xchg(&state[STATE_FULL], 1u);
+                    break;
+                }
+            }
+            uint other_tag = slots[2 * slot + 1];
+            if ((other_tag == 0 || other_tag == tag) && rows_equal(KEY_ARGS, o - 1, row)) {
+                placed = true;
+                break;
+            }
+            slot = (slot + 1) & mask;
+        }
+        if (!placed) {
+            atomic_xchg(&state[STATE_FULL], 1u);
+            break;
+        }
+        row_slot[row] = slot;
+        my_done++;
+    }
+    atomic_add(&done, my_done);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    /* The claims not yet pushed, so that STATE_FILL ends exact. */
+    if (get_local_id(0) == 0) {
+        atomic_add(&state[STATE_FILL], claimed % FILL_BATCH);
+        atomic_add(&state[STATE_ROWS_DONE], done);
+    }
+}
+
+/* Pass 2: dense group ids. Each work-item owns per_item consecutive slots; a work-group
+ * reserves a range of ids with one global atomic. The owner word of an occupied slot is
+ * replaced by its group id (each slot is touched by one work-item only). */
+__kernel void groupby_compact(__global uint *slots, const uint capacity, const uint per_item,
+                              volatile __global uint *state, __global uint *representative) {
+    __local uint local_total, local_base;
+    if (get_local_id(0) == 0)
+        local_total = 0;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    uint begin = min((uint)get_global_id(0) * per_item, capacity);
+    uint end = min(begin + per_item, capacity);
+    uint count = 0;
+    for (uint s = begin; s < end; s++)
+        count += slots[2 * s] != 0;
+    uint offset = atomic_add(&local_total, count);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (get_local_id(0) == 0)
+        local_base = atomic_add(&state[STATE_GROUPS], local_total);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    uint group = local_base + offset;
+    for (uint s = begin; s < end; s++) {
+        uint o = slots[2 * s];
+        if (o != 0) {
+            representative[group] = o - 1;
+            slots[2 * s] = group++;
+        }
+    }
+}
+
+/* Pass 3: row_slot becomes row_group, so aggregates index dense per-group arrays. */
+__kernel void groupby_remap(__global uint *row_slot, __global const uint *slots, const uint rows,
+                            const uint chunk) {
+    uint begin, end, step;
+    row_range(rows, chunk, &begin, &end, &step);
+    for (uint row = begin; row < end; row += step)
+        row_slot[row] = slots[2 * row_slot[row]];
+}
+
+#ifdef EMBER_INT64_ATOMICS
+
+/* agg_info: op in bits 0-1 (ember_agg_op), then flags. */
+#define AGG_OP_COUNT     0u
+#define AGG_OP_SUM       1u
+#define AGG_OP_MIN       2u
+#define AGG_OP_MAX       3u
+#define AGG_FLOAT64      4u
+#define AGG_HAS_VALUES   8u
+#define AGG_VALUES_VALID 16u
+#define AGG_HAS_COUNTS   32u
+#define AGG_COUNTS_VALID 64u
+
+/* What a row adds to its group's count: 0 when it contributes nothing (a null value; in the
+ * merge phase a zero or null count). */
+long row_contribution(uint agg_info, __global const uchar *values_valid,
+                      __global const long *counts, __global const uchar *counts_valid, uint row) {
+    if ((agg_info & AGG_VALUES_VALID) && !bit_valid(values_valid, row))
+        return 0;
+    if (!(agg_info & AGG_HAS_COUNTS))
+        return 1;
+    if ((agg_info & AGG_COUNTS_VALID) && !bit_valid(counts_valid, row))
+        return 0;
+    return counts[row];
+}
+
+/* Float MIN/MAX run on an integer image of the double that orders like the number (negative
+ * values have their magnitude bits flipped), so atom_min/atom_max do them in one step and no
+ * cl_khr_fp64 is needed. NaN is made one positive NaN, which orders above +inf: NaN is the
+ * greatest value, as in Spark; -0.0 orders below 0.0 (both kept). The host undoes the flip
+ * (which is its own inverse). */
+long float_order(long bits) {
+    if ((bits & 0x7ff0000000000000L) == 0x7ff0000000000000L && (bits & 0x000fffffffffffffL))
+        bits = 0x7ff8000000000000L;
+    return bits ^ ((bits >> 63) & 0x7fffffffffffffffL);
+}
+
+/* The value a row folds in: float MIN/MAX as their ordered image, the rest as stored. */
+long row_value(uint agg_info, __global const long *values, uint row) {
+    long v = values[row];
+    uint op = agg_info & 3u;
+    if ((agg_info & AGG_FLOAT64) && (op == AGG_OP_MIN || op == AGG_OP_MAX))
+        v = float_order(v);
+    return v;
+}
+
+long agg_initial(uint agg_info) {
+    uint op = agg_info & 3u;
+    return op == AGG_OP_MIN ? LONG_MAX : op == AGG_OP_MAX ? LONG_MIN : 0;
+}
+
+/* 128-bit add of (add_hi:add_lo) to (hi:lo): the carry out of lo is the wraparound seen by
+ * this very atomic add, so the total is exact whatever the order of the adds. */
+void add128_global(volatile __global ulong *lo, volatile __global long *hi, ulong add_lo,
+                   long add_hi) {
+    ulong old = atom_add(lo, add_lo);
+    long high = add_hi + (old + add_lo < old ? 1 : 0);
+    if (high != 0)
+        atom_add(hi, high);
+}
+
+void add128_local(volatile __local ulong *lo, volatile __local long *hi, ulong add_lo,
+                  long add_hi) {
+    ulong old = atom_add(lo, add_lo);
+    long high = add_hi + (old + add_lo < old ? 1 : 0);
+    if (high != 0)
+        atom_add(hi, high);
+}
+
+#ifdef EMBER_FP64
+/* Doubles have no atomic add: a compare-and-swap loop on the bit pattern. */
+void add_double_global(volatile __global long *p, long add_bits) {
+    double add = as_double(add_bits);
+    long old = *p, seen;
+    do {
+        seen = old;
+        old = atom_cmpxchg(p, seen, as_long(as_double(seen) + add));
+    } while (old != seen);
+}
+
+void add_double_local(volatile __local long *p, long add_bits) {
+    double add = as_double(add_bits);
+    long old = *p, seen;
+    do {
+        seen = old;
+        old = atom_cmpxchg(p, seen, as_long(as_double(seen) + add));
+    } while (old != seen);
+}
+#endif
+
+/* Folds one contribution (count n, value v; for an int64 sum the 128-bit v_hi:v) into a
+ * group's global state. The host never launches a float SUM without EMBER_FP64. */
+void fold_global(uint agg_info, uint group, long n, long v, long v_hi,
+                 volatile __global ulong *group_count, volatile __global ulong *group_a,
+                 volatile __global long *group_b) {
+    atom_add(&group_count[group], (ulong)n);
+    uint op = agg_info & 3u;
+    if (op == AGG_OP_COUNT)
+        return;
+    volatile __global long *a = (volatile __global long *)&group_a[group];
+    if (op == AGG_OP_MIN) {
+        atom_min(a, v);
+    } else if (op == AGG_OP_MAX) {
+        atom_max(a, v);
+    } else if (!(agg_info & AGG_FLOAT64)) {
+        add128_global(&group_a[group], &group_b[group], (ulong)v, v_hi);
+    } else {
+#ifdef EMBER_FP64
+        add_double_global(a, v);
+#endif
+    }
+}
+
+/* Pass 4 (global): every contributing row updates its group with global atomics. */
+__kernel void groupby_aggregate(__global const uint *row_group, const uint rows, const uint chunk,
+                                const uint agg_info, __global const long *values,
+                                __global const uchar *values_valid, __global const long *counts,
+                                __global const uchar *counts_valid,
+                                volatile __global ulong *group_count,
+                                volatile __global ulong *group_a, volatile __global long *group_b) {
+    uint begin, end, step;
+    row_range(rows, chunk, &begin, &end, &step);
+    for (uint row = begin; row < end; row += step) {
+        long n = row_contribution(agg_info, values_valid, counts, counts_valid, row);
+        if (n == 0)
+            continue;
+        long v = (agg_info & AGG_HAS_VALUES) ? row_value(agg_info, values, row) : 0;
+        fold_global(agg_info, row_group[row], n, v, v < 0 ? -1 : 0, group_count, group_a, group_b);
+    }
+}
+
+/* Pass 4 (work-group-local first): group ids are dense, so groups below local_slots have a
+ * fixed slot in __local memory, indexed directly. Each work-group folds its chunk of rows
+ * there with local atomics (a hot key never reaches a global atomic more than once per
+ * work-group), then flushes its touched slots; rows of higher groups go global directly. */
+__kernel void groupby_aggregate_local(
+    __global const uint *row_group, const uint rows, const uint chunk, const uint agg_info,
+    __global const long *values, __global const uchar *values_valid, __global const long *counts,
+    __global const uchar *counts_valid, volatile __global ulong *group_count,
+    volatile __global ulong *group_a, volatile __global long *group_b, const uint local_slots,
+    const uint group_rows, volatile __local ulong *local_count, volatile __local ulong *local_a,
+    volatile __local long *local_b) {
+    const uint lid = get_local_id(0), size = get_local_size(0);
+    const uint op = agg_info & 3u;
+    const bool sum128 = op == AGG_OP_SUM && !(agg_info & AGG_FLOAT64);
+    const long initial = agg_initial(agg_info);
+    for (uint i = lid; i < local_slots; i += size) {
+        local_count[i] = 0;
+        if (op != AGG_OP_COUNT)
+            local_a[i] = (ulong)initial;
+        if (sum128)
+            local_b[i] = 0;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    /* The work-group's rows; within them each item's rows as in row_range. */
+    uint begin = min((uint)get_group_id(0) * group_rows, rows);
+    uint end = min(begin + group_rows, rows), step = size;
+    if (chunk) {
+        begin = min(begin + lid * chunk, end);
+        end = min(begin + chunk, end);
+        step = 1;
+    } else {
+        begin += lid;
+    }
+    for (uint row = begin; row < end; row += step) {
+        long n = row_contribution(agg_info, values_valid, counts, counts_valid, row);
+        if (n == 0)
+            continue;
+        long v = (agg_info & AGG_HAS_VALUES) ? row_value(agg_info, values, row) : 0;
+        uint group = row_group[row];
+        if (group >= local_slots) {
+            fold_global(agg_info, group, n, v, v < 0 ? -1 : 0, group_count, group_a, group_b);
+            continue;
+        }
+        atom_add(&local_count[group], (ulong)n);
+        volatile __local long *a = (volatile __local long *)&local_a[group];
+        if (op == AGG_OP_MIN) {
+            atom_min(a, v);
+        } else if (op == AGG_OP_MAX) {
+            atom_max(a, v);
+        } else if (sum128) {
+            add128_local(&local_a[group], &local_b[group], (ulong)v, v < 0 ? -1 : 0);
+        } else if (op == AGG_OP_SUM) {
+#ifdef EMBER_FP64
+            add_double_local(a, v);
+#endif
+        }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    for (uint i = lid; i < local_slots; i += size) {
+        long n = (long)local_count[i];
+        if (n == 0)
+            continue;
+        long hi = sum128 ? local_b[i] : 0;
+        fold_global(agg_info, i, n, op == AGG_OP_COUNT ? 0 : (long)local_a[i], hi, group_count,
+                    group_a, group_b);
+    }
+}
+
+#endif
