@@ -176,3 +176,35 @@ bool ember_column_append_from(ember_column *column, const ember_column *src, int
     }
     return false;
 }
+
+/* Grows the values (and validity) to hold at least rows rows. */
+static bool reserve_rows(ember_column *column, int64_t rows) {
+    while (column->capacity < rows) {
+        int64_t length = column->length;
+        column->length = column->capacity; /* reserve_row grows only when full */
+        bool ok = reserve_row(column);
+        column->length = length;
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+bool ember_column_gather(ember_column *column, const ember_column *src, const int64_t *rows,
+                         int64_t n, bool *too_big) {
+    if (src->type == EMBER_TYPE_STRING || src->validity || column->validity) {
+        for (int64_t i = 0; i < n; i++)
+            if (!ember_column_append_from(column, src, rows[i], too_big))
+                return false;
+        return true;
+    }
+    /* Numbers without nulls: a tight typed loop. */
+    if (!reserve_rows(column, column->length + n))
+        return false;
+    int64_t *to = (int64_t *)column->values + column->length;
+    const int64_t *from = src->values;
+    for (int64_t i = 0; i < n; i++)
+        to[i] = from[rows[i]];
+    column->length += n;
+    return true;
+}

@@ -20,6 +20,10 @@ bool ember_column_append_null(ember_column *column);
 /* Appends row `row` of src (same type), null or not. */
 bool ember_column_append_from(ember_column *column, const ember_column *src, int64_t row,
                               bool *too_big);
+/* Appends src's rows rows[0..n) (a gather), nulls included. Returns false when out of memory
+ * (or past 2 GiB of string bytes: *too_big). */
+bool ember_column_gather(ember_column *column, const ember_column *src, const int64_t *rows,
+                         int64_t n, bool *too_big);
 /* Removes rows past length (the values of a dropped row). */
 void ember_column_truncate(ember_column *column, int64_t length);
 

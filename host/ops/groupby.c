@@ -112,9 +112,9 @@ static ember_status build_partial(const ember_groupby_plan *plan, const ember_co
         if (!ember_column_init(column, keys[k]->type, result->groups))
             goto oom;
         bool too_big = false;
-        for (int64_t g = 0; g < result->groups; g++)
-            if (!ember_column_append_from(column, keys[k], result->representative[g], &too_big))
-                goto oom;
+        if (!ember_column_gather(column, keys[k], result->representative, result->groups,
+                                 &too_big))
+            goto oom;
     }
     for (int a = 0; a < plan->agg_count; a++) {
         if (!column_from_array(&out->columns[count_column(plan, a)], EMBER_TYPE_INT64,
@@ -272,10 +272,9 @@ static ember_status build_table(const ember_groupby_plan *plan, const ember_sche
             goto oom;
     for (int k = 0; k < plan->key_count; k++) {
         bool too_big = false;
-        for (int64_t g = 0; g < result->groups; g++)
-            if (!ember_column_append_from(&table->columns[k], &merged->columns[k],
-                                          result->representative[g], &too_big))
-                goto oom;
+        if (!ember_column_gather(&table->columns[k], &merged->columns[k], result->representative,
+                                 result->groups, &too_big))
+            goto oom;
     }
     for (int a = 0; a < plan->agg_count; a++) {
         const ember_agg_spec *spec = &plan->aggs[a];

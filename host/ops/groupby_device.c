@@ -15,8 +15,8 @@
 
 /* Work-items per work-group, and work-groups per compute unit for the grid-stride kernels
  * (enough to keep a GPU busy, few enough that each work-item loops over many rows). */
-#define LOCAL_SIZE (getenv("GB_LSZ") ? (size_t)atoi(getenv("GB_LSZ")) : 256)
-#define GROUPS_PER_UNIT (getenv("GB_GPU") ? (size_t)atoi(getenv("GB_GPU")) : 16)
+#define LOCAL_SIZE            (getenv("GB_LSZ") ? (size_t)atoi(getenv("GB_LSZ")) : 256)
+#define GROUPS_PER_UNIT       (getenv("GB_GPU") ? (size_t)atoi(getenv("GB_GPU")) : 16)
 #define LOCAL_GROUPS_PER_UNIT 4
 /* Table capacities: the first guess without a hint stays small, so low-cardinality batches
  * do not clear and scan a big table; high-cardinality ones fail it fast (the fill limit)
@@ -32,6 +32,7 @@
 
 /* Must match groupby.cl. */
 enum { STATE_FILL, STATE_FULL, STATE_ROWS_DONE, STATE_GROUPS, STATE_WORDS };
+#define FILL_BATCH 32
 enum {
     AGG_FLOAT64 = 4,
     AGG_HAS_VALUES = 8,
@@ -193,13 +194,23 @@ static cl_uint row_chunk(const groupby_call *call, int k, size_t groups, int64_t
 }
 
 #include <time.h>
-static double dbg_now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+static double dbg_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
 static ember_status launch(groupby_call *call, int k, size_t groups) {
     size_t local = call->local_size[k], global = groups * local;
-    double t0 = dbg_now(); if (getenv("GB_DEBUG")) clFinish(call->queue), t0 = dbg_now();
+    double t0 = dbg_now();
+    if (getenv("GB_DEBUG"))
+        clFinish(call->queue), t0 = dbg_now();
     cl_int rc = clEnqueueNDRangeKernel(call->queue, call->kernels[k], 1, NULL, &global, &local, 0,
                                        NULL, NULL);
-    if (getenv("GB_DEBUG")) { clFinish(call->queue); fprintf(stderr, "  %s groups %zu local %zu: %.1f ms\n", kernel_names[k], groups, local, (dbg_now() - t0) * 1e3); }
+    if (getenv("GB_DEBUG")) {
+        clFinish(call->queue);
+        fprintf(stderr, "  %s groups %zu local %zu: %.1f ms\n", kernel_names[k], groups, local,
+                (dbg_now() - t0) * 1e3);
+    }
     return rc == CL_SUCCESS ? EMBER_OK
                             : cl_failed(call, rc, "clEnqueueNDRangeKernel", kernel_names[k]);
 }
@@ -296,10 +307,16 @@ static ember_status set_key_args(groupby_call *call, int k) {
     return set_args(call, k, 0, args, KEY_ARG_COUNT);
 }
 
+/* The capacity that holds rows groups under the fill limit (3/4, less the claims a work-group
+ * may not have pushed yet), so an insert into it never fails. */
+static int64_t sure_capacity(int64_t rows) {
+    return clamp64(next_pow2((rows + FILL_BATCH) * 4 / 3 + 1), SLOTS_MIN, SLOTS_MAX);
+}
+
 static int64_t first_capacity(int64_t rows, const ember_groupby_tuning *tuning) {
     if (tuning && tuning->initial_slots > 0)
         return next_pow2(tuning->initial_slots);
-    int64_t most = clamp64(next_pow2(2 * rows), SLOTS_MIN, SLOTS_MAX);
+    int64_t most = sure_capacity(rows);
     int64_t guess =
         tuning && tuning->groups_hint > 0 ? next_pow2(2 * tuning->groups_hint) : FIRST_SLOTS_MAX;
     return clamp64(guess, SLOTS_MIN, most);
@@ -337,8 +354,8 @@ static ember_status insert_once(groupby_call *call, cl_uint hash_bits,
 
 /* Inserts until a table holds every group. A full table is grown at least 4x, to twice the
  * groups that its fill extrapolates to over all rows (an overestimate: new keys turn up ever
- * more rarely as rows go by), and after a second failure straight to twice the rows, which
- * cannot fail. */
+ * more rarely as rows go by), but never past the size that cannot fail, and after a second
+ * failure straight to that size. */
 static ember_status build_table(groupby_call *call, const ember_groupby_tuning *tuning) {
     cl_uint hash_bits = tuning && tuning->hash_bits > 0 ? (cl_uint)tuning->hash_bits : 0;
     ember_status status = EMBER_OK;
@@ -360,11 +377,13 @@ static ember_status build_table(groupby_call *call, const ember_groupby_tuning *
         call->slots = NULL;
         int64_t done = state[STATE_ROWS_DONE] ? state[STATE_ROWS_DONE] : 1;
         int64_t estimate = (int64_t)state[STATE_FILL] * call->rows / done;
-        int64_t grown = next_pow2(2 * estimate);
+        int64_t grown = next_pow2(2 * estimate), sure = sure_capacity(call->rows);
         if (grown < call->capacity * 4)
             grown = call->capacity * 4;
-        if (failures >= 1 && grown < next_pow2(2 * (int64_t)call->rows))
-            grown = next_pow2(2 * (int64_t)call->rows);
+        if (grown > sure || failures >= 1)
+            grown = sure;
+        if (grown <= call->capacity)
+            grown = call->capacity * 2; /* only with initial_slots past the sure size */
         call->capacity = clamp64(grown, 1, SLOTS_MAX);
     }
     return status;
