@@ -530,11 +530,11 @@ static void test_groupby_aggregates(void **state) {
     /* Checked by hand: EU/fruit holds (3, 1.5) and (1, 2.5); EU/veg (2, 0.5) and (6, null);
      * US/veg has no qty, so its sum is null; the null region sorts last. */
     static const char expected[] = "region,category,count,sum_qty,min_price,max_price,mean_price\n"
-                                   "EU,fruit,2,4,1.5,2.5,2\n"
+                                   "EU,fruit,2,4,1.5,2.5,2.0\n"
                                    "EU,veg,2,8,0.5,0.5,0.5\n"
-                                   "US,fruit,1,5,2,2,2\n"
-                                   "US,veg,1,,1,1,1\n"
-                                   ",fruit,1,4,3,3,3\n";
+                                   "US,fruit,1,5,2.0,2.0,2.0\n"
+                                   "US,veg,1,,1.0,1.0,1.0\n"
+                                   ",fruit,1,4,3.0,3.0,3.0\n";
     ember(&r, "groupby", path, "--by", "region,category", "--agg", "count", "--agg", "sum:qty",
           "--agg", "min:price", "--agg", "max:price", "--agg", "mean:price", "--sort", NULL);
     assert_output(&r, expected);
@@ -548,7 +548,7 @@ static void test_groupby_aggregates(void **state) {
     /* mean of an int64 column is float64; count:COL counts the non-null values. */
     ember(&r, "groupby", path, "--by", "category", "--agg", "mean:qty", "--agg", "count:qty",
           "--sort", NULL);
-    assert_output(&r, "category,mean_qty,count_qty\nfruit,3.25,4\nveg,4,2\n");
+    assert_output(&r, "category,mean_qty,count_qty\nfruit,3.25,4\nveg,4.0,2\n");
     run_result_free(&r);
     unlink(path);
     free(path);

@@ -589,7 +589,7 @@ static void test_print_escapes_and_floats(void **state) {
                               "|                  f|s\\nt          |\n"
                               "+-------------------+--------------+\n"
                               "|             1e+300|two\\nlines\\r\\n|\n"
-                              "|                 -0|bell\\x07\\x00  |\n"
+                              "|               -0.0|bell\\x07\\x00  |\n"
                               "|          -Infinity|              |\n"
                               "|0.30000000000000004|x             |\n"
                               "+-------------------+--------------+\n");
@@ -650,12 +650,12 @@ static const char *const CSV_NAMES[] = {"id", "a,b", "q\""};
 static const char CSV_EXPECTED[] = "id,\"a,b\",\"q\"\"\"\n"
                                    "1,plain,0.1\n"
                                    ",\"\",1e+300\n"
-                                   "-5,,-0\n"
+                                   "-5,,-0.0\n"
                                    "9223372036854775807,\"has,comma\",NaN\n"
                                    "-9223372036854775808,\"say \"\"hi\"\"\",Infinity\n"
                                    "2,\"line\nbreak\",-Infinity\n"
                                    "3,\"cr\rhere\",1.5\n"
-                                   "4, spaced ,100\n"
+                                   "4, spaced ,100.0\n"
                                    "5,\"\"\"\",0.3333333333333333\n"
                                    "6,y,\n";
 

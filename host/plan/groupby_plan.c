@@ -118,10 +118,11 @@ static ember_status parse_aggregate(const ember_schema *input, const char *text,
     spec->output_type = spec->kind == EMBER_AGG_COUNT  ? EMBER_TYPE_INT64
                         : spec->kind == EMBER_AGG_MEAN ? EMBER_TYPE_FLOAT64
                                                        : spec->input_type;
-    if (alias[0])
-        snprintf(name, name_len, "%s", alias);
-    else
-        snprintf(name, name_len, "%s_%s", agg_words[w].prefix, column);
+    int written = alias[0] ? snprintf(name, name_len, "%s", alias)
+                           : snprintf(name, name_len, "%s_%s", agg_words[w].prefix, column);
+    if (written < 0 || (size_t)written >= name_len)
+        return ember_error_set(err, EMBER_ERROR_INVALID_ARGUMENT,
+                               "aggregate \"%s\": the output name is too long", text);
     return EMBER_OK;
 }
 
