@@ -156,6 +156,16 @@ void row_range(uint rows, uint chunk, uint *begin, uint *end, uint *step) {
     }
 }
 
+/* Sets count 64-bit words to value: clears the table and state words (some CPU drivers fill
+ * buffers element by element on the host thread). */
+__kernel void groupby_fill(__global ulong *words, const uint count, const uint chunk,
+                           const ulong value) {
+    uint begin, end, step;
+    row_range(count, chunk, &begin, &end, &step);
+    for (uint i = begin; i < end; i += step)
+        words[i] = value;
+}
+
 /* Pass 1: each row finds its key's slot by linear probing. A slot is two words: the owner
  * (0 empty, else row + 1) and a 32-bit tag from the hash's high bits (0: not written yet).
  * An empty slot is claimed by compare-and-swap of the owner from 0 to row + 1; a claimed slot
@@ -227,7 +237,7 @@ __kernel void groupby_insert(KEY_PARAMS, const uint rows, const uint chunk, cons
  * reserves a range of ids with one global atomic. The owner word of an occupied slot is
  * replaced by its group id (each slot is touched by one work-item only). */
 __kernel void groupby_compact(__global uint *slots, const uint capacity, const uint per_item,
-                              volatile __global uint *state, __global uint *representative) {
+                              volatile __global uint *state, __global ulong *representative) {
     __local uint local_total, local_base;
     if (get_local_id(0) == 0)
         local_total = 0;
@@ -351,27 +361,110 @@ void add_double_local(volatile __local long *p, long add_bits) {
 }
 #endif
 
-/* Folds one contribution (count n, value v; for an int64 sum the 128-bit v_hi:v) into a
- * group's global state. The host never launches a float SUM without EMBER_FP64. */
-void fold_global(uint agg_info, uint group, long n, long v, long v_hi,
-                 volatile __global ulong *group_count, volatile __global ulong *group_a,
+/* Folds one contribution (count n, value v; for an int64 sum the 128-bit v_hi:v) into group
+ * g's global state: its count, value (a) and the high word of an int64 sum (b). The host never
+ * launches a float SUM without EMBER_FP64. */
+void fold_global(uint agg_info, uint g, long n, long v, long v_hi,
+                 volatile __global ulong *group_count, volatile __global long *group_a,
                  volatile __global long *group_b) {
-    atom_add(&group_count[group], (ulong)n);
+    atom_add(&group_count[g], (ulong)n);
     uint op = agg_info & 3u;
     if (op == AGG_OP_COUNT)
         return;
-    volatile __global long *a = (volatile __global long *)&group_a[group];
+    if (op == AGG_OP_MIN) {
+        atom_min(&group_a[g], v);
+    } else if (op == AGG_OP_MAX) {
+        atom_max(&group_a[g], v);
+    } else if (!(agg_info & AGG_FLOAT64)) {
+        add128_global((volatile __global ulong *)&group_a[g], &group_b[g], (ulong)v, v_hi);
+    } else {
+#ifdef EMBER_FP64
+        add_double_global(&group_a[g], v);
+#endif
+    }
+}
+
+void fold_local(uint agg_info, volatile __local ulong *state, long n, long v) {
+    atom_add(&state[0], (ulong)n);
+    uint op = agg_info & 3u;
+    if (op == AGG_OP_COUNT)
+        return;
+    volatile __local long *a = (volatile __local long *)&state[1];
     if (op == AGG_OP_MIN) {
         atom_min(a, v);
     } else if (op == AGG_OP_MAX) {
         atom_max(a, v);
     } else if (!(agg_info & AGG_FLOAT64)) {
-        add128_global(&group_a[group], &group_b[group], (ulong)v, v_hi);
+        add128_local(&state[1], (volatile __local long *)&state[2], (ulong)v, v < 0 ? -1 : 0);
     } else {
 #ifdef EMBER_FP64
-        add_double_global(a, v);
+        add_double_local(a, v);
 #endif
     }
+}
+
+/* fold_local for a work-group of one work-item (what the host launches on CPU devices, where
+ * a work-group's items run one after another anyway): nothing else touches the local table,
+ * so plain arithmetic does what the atomics would, without their locked instructions. */
+void fold_alone(uint agg_info, __local ulong *state, long n, long v) {
+    state[0] += (ulong)n;
+    uint op = agg_info & 3u;
+    if (op == AGG_OP_COUNT)
+        return;
+    long a = (long)state[1];
+    if (op == AGG_OP_MIN) {
+        state[1] = (ulong)min(a, v);
+    } else if (op == AGG_OP_MAX) {
+        state[1] = (ulong)max(a, v);
+    } else if (!(agg_info & AGG_FLOAT64)) {
+        ulong lo = (ulong)a + (ulong)v;
+        state[2] += (ulong)((v < 0 ? -1 : 0) + (lo < (ulong)a ? 1 : 0));
+        state[1] = lo;
+    } else {
+#ifdef EMBER_FP64
+        state[1] = (ulong)as_long(as_double(a) + as_double(v));
+#endif
+    }
+}
+
+/* Words of state per group: the count, the value, the high word of an int64 sum. */
+uint state_stride(uint agg_info) {
+    uint op = agg_info & 3u;
+    if (op == AGG_OP_COUNT)
+        return 1;
+    return op == AGG_OP_SUM && !(agg_info & AGG_FLOAT64) ? 3 : 2;
+}
+
+/* Seeds the states of count groups: count 0, the value at its identity, high word 0. */
+__kernel void groupby_seed(__global ulong *group_count, __global long *group_a,
+                           __global long *group_b, const uint count, const uint chunk,
+                           const uint agg_info) {
+    const uint stride = state_stride(agg_info);
+    const long initial = agg_initial(agg_info);
+    uint begin, end, step;
+    row_range(count, chunk, &begin, &end, &step);
+    for (uint g = begin; g < end; g += step) {
+        group_count[g] = 0;
+        if (stride > 1)
+            group_a[g] = initial;
+        if (stride > 2)
+            group_b[g] = 0;
+    }
+}
+
+/* After an int64 SUM: the first group whose 128-bit total leaves the int64 range (its high
+ * word is not the sign extension of the low one) into first[index], which the host set to
+ * UINT_MAX. */
+__kernel void groupby_overflow(__global const long *group_a, __global const long *group_b,
+                               volatile __global uint *first, const uint index, const uint count,
+                               const uint chunk) {
+    uint begin, end, step;
+    row_range(count, chunk, &begin, &end, &step);
+    for (uint g = begin; g < end; g += step)
+        if (group_b[g] != (group_a[g] < 0 ? -1 : 0)) {
+            atomic_min(&first[index], g);
+            break; /* this work-item's later groups cannot be first */
+        }
 }
 
 /* Pass 4 (global): every contributing row updates its group with global atomics. */
@@ -380,7 +473,7 @@ __kernel void groupby_aggregate(__global const uint *row_group, const uint rows,
                                 __global const uchar *values_valid, __global const long *counts,
                                 __global const uchar *counts_valid,
                                 volatile __global ulong *group_count,
-                                volatile __global ulong *group_a, volatile __global long *group_b) {
+                                volatile __global long *group_a, volatile __global long *group_b) {
     uint begin, end, step;
     row_range(rows, chunk, &begin, &end, &step);
     for (uint row = begin; row < end; row += step) {
@@ -395,24 +488,24 @@ __kernel void groupby_aggregate(__global const uint *row_group, const uint rows,
 /* Pass 4 (work-group-local first): group ids are dense, so groups below local_slots have a
  * fixed slot in __local memory, indexed directly. Each work-group folds its chunk of rows
  * there with local atomics (a hot key never reaches a global atomic more than once per
- * work-group), then flushes its touched slots; rows of higher groups go global directly. */
+ * work-group; a work-group of one needs no atomics at all), then flushes its touched slots;
+ * rows of higher groups go global directly. */
 __kernel void groupby_aggregate_local(
     __global const uint *row_group, const uint rows, const uint chunk, const uint agg_info,
     __global const long *values, __global const uchar *values_valid, __global const long *counts,
     __global const uchar *counts_valid, volatile __global ulong *group_count,
-    volatile __global ulong *group_a, volatile __global long *group_b, const uint local_slots,
-    const uint group_rows, volatile __local ulong *local_count, volatile __local ulong *local_a,
-    volatile __local long *local_b) {
+    volatile __global long *group_a, volatile __global long *group_b, const uint local_slots,
+    const uint group_rows, volatile __local ulong *local_states) {
     const uint lid = get_local_id(0), size = get_local_size(0);
-    const uint op = agg_info & 3u;
-    const bool sum128 = op == AGG_OP_SUM && !(agg_info & AGG_FLOAT64);
-    const long initial = agg_initial(agg_info);
+    const uint stride = state_stride(agg_info);
+    const bool alone = size == 1;
+    const ulong initial = (ulong)agg_initial(agg_info);
     for (uint i = lid; i < local_slots; i += size) {
-        local_count[i] = 0;
-        if (op != AGG_OP_COUNT)
-            local_a[i] = (ulong)initial;
-        if (sum128)
-            local_b[i] = 0;
+        local_states[i * stride] = 0;
+        if (stride > 1)
+            local_states[i * stride + 1] = initial;
+        if (stride > 2)
+            local_states[i * stride + 2] = 0;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
 
@@ -432,33 +525,21 @@ __kernel void groupby_aggregate_local(
             continue;
         long v = (agg_info & AGG_HAS_VALUES) ? row_value(agg_info, values, row) : 0;
         uint group = row_group[row];
-        if (group >= local_slots) {
+        if (group < local_slots && alone)
+            fold_alone(agg_info, (__local ulong *)&local_states[group * stride], n, v);
+        else if (group < local_slots)
+            fold_local(agg_info, &local_states[group * stride], n, v);
+        else
             fold_global(agg_info, group, n, v, v < 0 ? -1 : 0, group_count, group_a, group_b);
-            continue;
-        }
-        atom_add(&local_count[group], (ulong)n);
-        volatile __local long *a = (volatile __local long *)&local_a[group];
-        if (op == AGG_OP_MIN) {
-            atom_min(a, v);
-        } else if (op == AGG_OP_MAX) {
-            atom_max(a, v);
-        } else if (sum128) {
-            add128_local(&local_a[group], &local_b[group], (ulong)v, v < 0 ? -1 : 0);
-        } else if (op == AGG_OP_SUM) {
-#ifdef EMBER_FP64
-            add_double_local(a, v);
-#endif
-        }
     }
     barrier(CLK_LOCAL_MEM_FENCE);
 
     for (uint i = lid; i < local_slots; i += size) {
-        long n = (long)local_count[i];
-        if (n == 0)
-            continue;
-        long hi = sum128 ? local_b[i] : 0;
-        fold_global(agg_info, i, n, op == AGG_OP_COUNT ? 0 : (long)local_a[i], hi, group_count,
-                    group_a, group_b);
+        volatile __local ulong *local_state = &local_states[i * stride];
+        long n = (long)local_state[0];
+        if (n != 0)
+            fold_global(agg_info, i, n, stride > 1 ? (long)local_state[1] : 0,
+                        stride > 2 ? (long)local_state[2] : 0, group_count, group_a, group_b);
     }
 }
 

@@ -1,26 +1,25 @@
 /* groupby_device.c: hash aggregation of one batch on an OpenCL device (kernels/groupby.cl):
- * hash, insert into an open-addressing table (grown and re-run when full), compact the slots
- * into dense group ids, then fold each aggregate with 64-bit atomics, or on the host from the
- * per-row group ids where the device lacks them. */
+ * insert every row into an open-addressing table (grown and re-run when full), compact the
+ * slots into dense group ids, then fold each aggregate with 64-bit atomics, or on the host from
+ * the per-row group ids where the device lacks them (or force_path 3 asks). */
 #include "ops/groupby_device.h"
 
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <stdlib.h>
 
 #include "common/alloc.h"
 #include "device/buffer.h"
 #include "device/kernels.h"
 
-/* Work-items per work-group, and work-groups per compute unit for the grid-stride kernels
- * (enough to keep a GPU busy, few enough that each work-item loops over many rows). */
-#define LOCAL_SIZE            (getenv("GB_LSZ") ? (size_t)atoi(getenv("GB_LSZ")) : 256)
-#define GROUPS_PER_UNIT       (getenv("GB_GPU") ? (size_t)atoi(getenv("GB_GPU")) : 16)
+/* Work-items per work-group, and work-groups per compute unit: enough to keep a GPU busy,
+ * few enough that each work-item loops over many rows. */
+#define LOCAL_SIZE            256
+#define GROUPS_PER_UNIT       16
 #define LOCAL_GROUPS_PER_UNIT 4
 /* Table capacities: the first guess without a hint stays small, so low-cardinality batches
  * do not clear and scan a big table; high-cardinality ones fail it fast (the fill limit)
- * and grow straight to the size their observed fill extrapolates to. */
+ * and grow to the size their observed fill extrapolates to. */
 #define FIRST_SLOTS_MAX ((int64_t)1 << 16)
 #define SLOTS_MIN       64
 #define SLOTS_MAX       ((int64_t)1 << 31)
@@ -30,9 +29,10 @@
 /* Rows above this do not fit the kernels' 32-bit row numbers (owner words hold row + 1). */
 #define ROWS_MAX ((int64_t)INT32_MAX)
 
-/* Must match groupby.cl. */
+/* Shared with groupby.cl. */
 enum { STATE_FILL, STATE_FULL, STATE_ROWS_DONE, STATE_GROUPS, STATE_WORDS };
 #define FILL_BATCH 32
+enum { KEY_HAS_VALIDITY = 4 };
 enum {
     AGG_FLOAT64 = 4,
     AGG_HAS_VALUES = 8,
@@ -40,45 +40,63 @@ enum {
     AGG_HAS_COUNTS = 32,
     AGG_COUNTS_VALID = 64
 };
-enum { KEY_HAS_VALIDITY = 4 };
 
-enum { K_INSERT, K_COMPACT, K_REMAP, K_AGGREGATE, K_AGGREGATE_LOCAL, K_COUNT };
-static const char *const kernel_names[K_COUNT] = {"groupby_insert", "groupby_compact",
-                                                  "groupby_remap", "groupby_aggregate",
-                                                  "groupby_aggregate_local"};
+/* The aggregate kernels (from K_SEED on) exist only in the 64-bit-atomics program. */
+enum {
+    K_FILL,
+    K_INSERT,
+    K_COMPACT,
+    K_REMAP,
+    K_SEED,
+    K_AGGREGATE,
+    K_AGGREGATE_LOCAL,
+    K_OVERFLOW,
+    K_COUNT
+};
+static const char *const kernel_names[K_COUNT] = {
+    "groupby_fill", "groupby_insert",    "groupby_compact",         "groupby_remap",
+    "groupby_seed", "groupby_aggregate", "groupby_aggregate_local", "groupby_overflow"};
 
-/* Per-aggregate results as the kernels leave them: count, a (int64 value or low word of an
- * int64 sum, double bits, or the ordered image of a float min/max) and b (high word). */
+/* One aggregate's arrays as the host fallback folds them, in the kernels' form: count, a (the
+ * int64 value or low word of an int64 sum, double bits, or the ordered image of a float
+ * min/max) and b (the high word of an int64 sum). */
 typedef struct agg_raw {
     int64_t *count, *a, *b;
 } agg_raw;
+
+/* Columns already given buffers (COUNT(x) and SUM(x) share x's), so nothing is uploaded twice
+ * on devices without shared memory. */
+typedef struct column_seen {
+    const ember_device_column *column;
+    cl_mem buffers[3];
+    bool has_validity;
+} column_seen;
 
 typedef struct groupby_call {
     const ember_worker *worker;
     cl_command_queue queue;
     ember_error *err;
     cl_kernel kernels[K_COUNT];
-    int kernel_count; /* created so far (the aggregate kernels only with 64-bit atomics) */
+    int kernel_count; /* created so far */
     size_t local_size[K_COUNT];
-    /* Buffers made for this call, released at the end (column buffers, tables, results). */
+    bool contiguous; /* CPU device: each work-item takes a contiguous run of rows */
+    /* Buffers made for this call, released at its end. */
     cl_mem *owned;
     int owned_count, owned_max;
     cl_mem placeholder; /* stands for absent buffers (a kernel argument cannot be NULL) */
-    /* Columns already given buffers (COUNT(x) and SUM(x) share x's), so nothing is uploaded
-     * twice on devices without shared memory. */
-    struct column_seen {
-        const ember_device_column *column;
-        cl_mem buffers[3];
-        bool has_validity;
-    } * seen;
+    column_seen *seen;
     int seen_count;
     cl_mem key_buffers[EMBER_GROUPBY_MAX_KEYS][3];
     cl_uint key_info, key_count;
     /* slots: (owner, tag) word pairs; compaction replaces the owner by the group id */
     cl_mem row_slot, slots, state, representative;
     cl_uint rows;
-    bool contiguous; /* CPU device: each work-item takes a contiguous run of rows */
     int64_t capacity, groups;
+    /* Per aggregate: the first overflowing group of a device int64 SUM (UINT32_MAX: none), on
+     * the device and read back; the high words of a host int64 SUM. */
+    cl_mem overflow;
+    cl_uint *overflow_first;
+    int64_t **high_words;
 } groupby_call;
 
 typedef struct kernel_arg {
@@ -110,7 +128,7 @@ static ember_status cl_failed(groupby_call *call, cl_int rc, const char *call_na
     return ember_cl_fail(call->err, rc, text);
 }
 
-/* Records a buffer the call releases at its end. */
+/* Records a buffer the call releases at its end (or releases it at once when out of memory). */
 static ember_status own(groupby_call *call, cl_mem buffer) {
     if (call->owned_count == call->owned_max) {
         int max = call->owned_max ? call->owned_max * 2 : 16;
@@ -138,7 +156,7 @@ static ember_status host_buffer(groupby_call *call, void *host, size_t bytes, cl
     return status == EMBER_OK ? own(call, *out) : status;
 }
 
-/* Releases a table buffer early (the table is regrown) and forgets it. */
+/* Releases a buffer early (a table being regrown) and forgets it. */
 static void disown(groupby_call *call, cl_mem buffer) {
     for (int i = 0; i < call->owned_count; i++)
         if (call->owned[i] == buffer) {
@@ -146,13 +164,6 @@ static void disown(groupby_call *call, cl_mem buffer) {
             call->owned[i] = call->owned[--call->owned_count];
             return;
         }
-}
-
-static ember_status fill(groupby_call *call, cl_mem buffer, const void *pattern,
-                         size_t pattern_size, size_t bytes, const char *what) {
-    cl_int rc =
-        clEnqueueFillBuffer(call->queue, buffer, pattern, pattern_size, 0, bytes, 0, NULL, NULL);
-    return rc == CL_SUCCESS ? EMBER_OK : cl_failed(call, rc, "clEnqueueFillBuffer", what);
 }
 
 static ember_status read_buffer(groupby_call *call, cl_mem buffer, bool blocking, size_t bytes,
@@ -175,7 +186,7 @@ static ember_status set_args(groupby_call *call, int k, cl_uint first, const ker
     return EMBER_OK;
 }
 
-/* Work-groups for a kernel over items items: one item per work-item up to a cap. */
+/* Work-groups for a kernel over items items: one item per work-item, up to a cap. */
 static size_t grid_groups(const groupby_call *call, int k, int64_t items, size_t per_unit) {
     size_t local = call->local_size[k];
     size_t wanted = (size_t)((items + (int64_t)local - 1) / (int64_t)local);
@@ -185,34 +196,29 @@ static size_t grid_groups(const groupby_call *call, int k, int64_t items, size_t
     return wanted < 1 ? 1 : wanted > cap ? cap : wanted;
 }
 
-/* Rows per work-item on CPU devices (see row_range in groupby.cl); 0 on others. */
-static cl_uint row_chunk(const groupby_call *call, int k, size_t groups, int64_t rows) {
+/* Items per work-item on CPU devices (see row_range in groupby.cl); 0 elsewhere. */
+static cl_uint row_chunk(const groupby_call *call, int k, size_t groups, int64_t items) {
     if (!call->contiguous)
         return 0;
-    int64_t items = (int64_t)(groups * call->local_size[k]);
-    return (cl_uint)((rows + items - 1) / items);
+    int64_t per = (int64_t)(groups * call->local_size[k]);
+    return (cl_uint)((items + per - 1) / per);
 }
 
-#include <time.h>
-static double dbg_now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 static ember_status launch(groupby_call *call, int k, size_t groups) {
     size_t local = call->local_size[k], global = groups * local;
-    double t0 = dbg_now();
-    if (getenv("GB_DEBUG"))
-        clFinish(call->queue), t0 = dbg_now();
     cl_int rc = clEnqueueNDRangeKernel(call->queue, call->kernels[k], 1, NULL, &global, &local, 0,
                                        NULL, NULL);
-    if (getenv("GB_DEBUG")) {
-        clFinish(call->queue);
-        fprintf(stderr, "  %s groups %zu local %zu: %.1f ms\n", kernel_names[k], groups, local,
-                (dbg_now() - t0) * 1e3);
-    }
     return rc == CL_SUCCESS ? EMBER_OK
                             : cl_failed(call, rc, "clEnqueueNDRangeKernel", kernel_names[k]);
+}
+
+/* Sets words 64-bit words of buffer to value with a kernel (see groupby_fill). */
+static ember_status fill(groupby_call *call, cl_mem buffer, int64_t words, cl_ulong value) {
+    size_t groups = grid_groups(call, K_FILL, words, GROUPS_PER_UNIT);
+    cl_uint count = (cl_uint)words, chunk = row_chunk(call, K_FILL, groups, words);
+    kernel_arg args[] = {ARG(buffer), ARG(count), ARG(chunk), ARG(value)};
+    ember_status status = set_args(call, K_FILL, 0, args, 4);
+    return status == EMBER_OK ? launch(call, K_FILL, groups) : status;
 }
 
 /* One program per (64-bit atomics, fp64) pair: types travel as kernel arguments, so no other
@@ -232,7 +238,7 @@ static ember_status kernels_create(groupby_call *call, ember_program_cache *prog
         ember_program_get(programs, call->worker, source, source_len, options, &program, call->err);
     if (status != EMBER_OK)
         return status;
-    int count = info->int64_atomics ? K_COUNT : K_AGGREGATE;
+    int count = info->int64_atomics ? K_COUNT : K_SEED;
     for (int k = 0; k < count; k++) {
         cl_int rc = CL_SUCCESS;
         call->kernels[k] = clCreateKernel(program, kernel_names[k], &rc);
@@ -250,6 +256,10 @@ static ember_status kernels_create(groupby_call *call, ember_program_cache *prog
             local = most;
         if (local > info->max_work_group_size)
             local = info->max_work_group_size;
+        /* On CPU devices a work-group's items run one after another on one core: a local table
+         * per single-item work-group then needs no local atomics (see fold_alone). */
+        if (k == K_AGGREGATE_LOCAL && call->contiguous)
+            local = 1;
         call->local_size[k] = local < 1 ? 1 : local;
     }
     return EMBER_OK;
@@ -284,8 +294,8 @@ static ember_status column_buffers(groupby_call *call, const ember_device_column
     out[2] = column->bytes ? column->bytes : call->placeholder;
     if (status == EMBER_OK && is_string && !column->bytes)
         status = host_buffer(call, host->bytes, (size_t)host->bytes_len, &out[2]);
-    if (status == EMBER_OK && call->seen) {
-        struct column_seen *entry = &call->seen[call->seen_count++];
+    if (status == EMBER_OK) {
+        column_seen *entry = &call->seen[call->seen_count++];
         entry->column = column;
         memcpy(entry->buffers, out, sizeof entry->buffers);
         entry->has_validity = *has_validity;
@@ -316,27 +326,25 @@ static int64_t sure_capacity(int64_t rows) {
 static int64_t first_capacity(int64_t rows, const ember_groupby_tuning *tuning) {
     if (tuning && tuning->initial_slots > 0)
         return next_pow2(tuning->initial_slots);
-    int64_t most = sure_capacity(rows);
     int64_t guess =
         tuning && tuning->groups_hint > 0 ? next_pow2(2 * tuning->groups_hint) : FIRST_SLOTS_MAX;
-    return clamp64(guess, SLOTS_MIN, most);
+    return clamp64(guess, SLOTS_MIN, sure_capacity(rows));
 }
 
 /* One insert attempt into a fresh table of call->capacity slots; *full says it must grow. */
 static ember_status insert_once(groupby_call *call, cl_uint hash_bits,
                                 cl_uint state_words[STATE_WORDS], bool *full) {
-    size_t bytes = (size_t)call->capacity * 2 * sizeof(cl_uint);
-    cl_uint zero = 0, mask = (cl_uint)(call->capacity - 1);
+    cl_uint mask = (cl_uint)(call->capacity - 1);
     /* The fill limit keeps linear probing short: past 3/4 full it is cheaper to regrow. */
     cl_uint limit = (cl_uint)(call->capacity - call->capacity / 4);
     size_t groups = grid_groups(call, K_INSERT, call->rows, GROUPS_PER_UNIT);
     cl_uint chunk = row_chunk(call, K_INSERT, groups, call->rows);
-    ember_status status = device_buffer(call, bytes, &call->slots);
+    ember_status status =
+        device_buffer(call, (size_t)call->capacity * 2 * sizeof(cl_uint), &call->slots);
     if (status == EMBER_OK)
-        status = fill(call, call->slots, &zero, sizeof zero, bytes, "group-by table");
+        status = fill(call, call->slots, call->capacity, 0);
     if (status == EMBER_OK)
-        status = fill(call, call->state, &zero, sizeof zero, STATE_WORDS * sizeof(cl_uint),
-                      "group-by state");
+        status = fill(call, call->state, STATE_WORDS / 2, 0);
     kernel_arg args[] = {ARG(call->rows), ARG(chunk),          ARG(hash_bits),   ARG(call->slots),
                          ARG(mask),       ARG(call->row_slot), ARG(call->state), ARG(limit)};
     if (status == EMBER_OK)
@@ -358,17 +366,16 @@ static ember_status insert_once(groupby_call *call, cl_uint hash_bits,
  * failure straight to that size. */
 static ember_status build_table(groupby_call *call, const ember_groupby_tuning *tuning) {
     cl_uint hash_bits = tuning && tuning->hash_bits > 0 ? (cl_uint)tuning->hash_bits : 0;
-    ember_status status = EMBER_OK;
     call->capacity = first_capacity(call->rows, tuning);
     for (int failures = 0;; failures++) {
         cl_uint state[STATE_WORDS];
         bool full = false;
-        status = insert_once(call, hash_bits, state, &full);
+        ember_status status = insert_once(call, hash_bits, state, &full);
         if (status != EMBER_OK)
-            break;
+            return status;
         if (!full) {
             call->groups = state[STATE_FILL];
-            break;
+            return EMBER_OK;
         }
         if (call->capacity >= SLOTS_MAX)
             return ember_error_set(call->err, EMBER_ERROR_DEVICE_MEMORY,
@@ -382,17 +389,17 @@ static ember_status build_table(groupby_call *call, const ember_groupby_tuning *
             grown = call->capacity * 4;
         if (grown > sure || failures >= 1)
             grown = sure;
-        if (grown <= call->capacity)
-            grown = call->capacity * 2; /* only with initial_slots past the sure size */
+        if (grown <= call->capacity) /* only an initial_slots past the sure size */
+            grown = call->capacity * 2;
         call->capacity = clamp64(grown, 1, SLOTS_MAX);
     }
-    return status;
 }
 
-/* Dense group ids for the occupied slots, and row_slot turned into row_group. */
+/* Dense group ids for the occupied slots (with a representative row each), and row_slot
+ * turned into row_group. */
 static ember_status compact(groupby_call *call) {
     ember_status status =
-        device_buffer(call, (size_t)call->groups * sizeof(cl_uint), &call->representative);
+        device_buffer(call, (size_t)call->groups * sizeof(cl_ulong), &call->representative);
     size_t groups = grid_groups(call, K_COMPACT, call->capacity, GROUPS_PER_UNIT);
     size_t items = groups * call->local_size[K_COMPACT];
     cl_uint capacity = (cl_uint)call->capacity;
@@ -437,10 +444,6 @@ static int64_t agg_initial(const ember_agg_input *agg) {
     return agg->op == EMBER_AGG_OP_MIN ? INT64_MAX : agg->op == EMBER_AGG_OP_MAX ? INT64_MIN : 0;
 }
 
-static bool host_valid(const ember_device_column *column, int64_t row) {
-    return ember_column_is_valid(column->host, row);
-}
-
 static uint64_t host_bits(const ember_device_column *column, int64_t row) {
     uint64_t bits;
     memcpy(&bits, (const char *)column->host->values + 8 * row, sizeof bits);
@@ -460,11 +463,12 @@ static void host_aggregate(const ember_agg_input *agg, const cl_uint *row_group,
     }
     bool is_float = agg->type == EMBER_TYPE_FLOAT64;
     for (int64_t row = 0; row < rows; row++) {
-        if (agg->values && !host_valid(agg->values, row))
+        if (agg->values && !ember_column_is_valid(agg->values->host, row))
             continue;
         int64_t n = 1;
         if (agg->counts) {
-            n = host_valid(agg->counts, row) ? (int64_t)host_bits(agg->counts, row) : 0;
+            n = ember_column_is_valid(agg->counts->host, row) ? (int64_t)host_bits(agg->counts, row)
+                                                              : 0;
             if (n == 0)
                 continue;
         }
@@ -489,6 +493,7 @@ static void host_aggregate(const ember_agg_input *agg, const cl_uint *row_group,
             sum += add;
             memcpy(&raw.a[g], &sum, sizeof sum);
         } else {
+            /* 128-bit add, as on the device: the carry out of the low word goes high. */
             uint64_t old = (uint64_t)raw.a[g], lo = old + bits;
             raw.a[g] = (int64_t)lo;
             raw.b[g] += (v < 0 ? -1 : 0) + (lo < old ? 1 : 0);
@@ -504,54 +509,70 @@ static ember_status local_memory(groupby_call *call, cl_ulong *bytes) {
                             : cl_failed(call, rc, "clGetDeviceInfo", "CL_DEVICE_LOCAL_MEM_SIZE");
 }
 
-/* Folds one aggregate on the device and queues the reads of its raw results. */
-static ember_status device_aggregate(groupby_call *call, const ember_agg_input *agg, int force_path,
-                                     cl_ulong local_bytes, agg_raw raw) {
+/* Launches kernel k over the groups; its last two arguments are the group count and chunk. */
+static ember_status over_groups(groupby_call *call, int k, const kernel_arg *args, int count) {
+    size_t groups = grid_groups(call, k, call->groups, GROUPS_PER_UNIT);
+    cl_uint group_count = (cl_uint)call->groups;
+    cl_uint chunk = row_chunk(call, k, groups, call->groups);
+    kernel_arg tail[] = {ARG(group_count), ARG(chunk)};
+    ember_status status = set_args(call, k, 0, args, count);
+    if (status == EMBER_OK)
+        status = set_args(call, k, (cl_uint)count, tail, 2);
+    return status == EMBER_OK ? launch(call, k, groups) : status;
+}
+
+/* Folds aggregate index on the device and queues the reads of its counts and values straight
+ * into the result. An int64 SUM's high words stay on the device, where a kernel finds the
+ * first overflowing group. */
+static ember_status device_aggregate(groupby_call *call, const ember_agg_input *aggs, int index,
+                                     int force_path, cl_ulong local_bytes,
+                                     ember_group_result *out) {
+    const ember_agg_input *agg = &aggs[index];
     size_t bytes = (size_t)call->groups * 8;
-    bool sum128 = is_int64_sum(agg), has_value = agg->op != EMBER_AGG_OP_COUNT;
+    bool has_value = agg->op != EMBER_AGG_OP_COUNT, sum128 = is_int64_sum(agg);
+    size_t stride = 1 + (size_t)has_value + (size_t)sum128;
     cl_mem count = NULL, a = call->placeholder, b = call->placeholder;
     cl_mem values[3] = {call->placeholder, call->placeholder, call->placeholder};
     cl_mem counts[3] = {call->placeholder, call->placeholder, call->placeholder};
     bool values_valid = false, counts_valid = false;
-    cl_long zero = 0, initial = agg_initial(agg);
     ember_status status = device_buffer(call, bytes, &count);
-    if (status == EMBER_OK)
-        status = fill(call, count, &zero, sizeof zero, bytes, "group counts");
-    if (status == EMBER_OK && has_value && (status = device_buffer(call, bytes, &a)) == EMBER_OK)
-        status = fill(call, a, &initial, sizeof initial, bytes, "group values");
-    if (status == EMBER_OK && sum128 && (status = device_buffer(call, bytes, &b)) == EMBER_OK)
-        status = fill(call, b, &zero, sizeof zero, bytes, "group sum high words");
+    if (status == EMBER_OK && has_value)
+        status = device_buffer(call, bytes, &a);
+    if (status == EMBER_OK && sum128)
+        status = device_buffer(call, bytes, &b);
     if (status == EMBER_OK && agg->values)
         status = column_buffers(call, agg->values, values, &values_valid);
     if (status == EMBER_OK && agg->counts)
         status = column_buffers(call, agg->counts, counts, &counts_valid);
-    if (status != EMBER_OK)
-        return status;
     cl_uint info = (cl_uint)agg->op | (agg->type == EMBER_TYPE_FLOAT64 ? AGG_FLOAT64 : 0) |
                    (has_value ? AGG_HAS_VALUES : 0) | (values_valid ? AGG_VALUES_VALID : 0) |
                    (agg->counts ? AGG_HAS_COUNTS : 0) | (counts_valid ? AGG_COUNTS_VALID : 0);
+    kernel_arg seed_args[] = {ARG(count), ARG(a), ARG(b)};
+    kernel_arg seed_info[] = {ARG(info)};
+    if (status == EMBER_OK)
+        status = set_args(call, K_SEED, 5, seed_info, 1);
+    if (status == EMBER_OK)
+        status = over_groups(call, K_SEED, seed_args, 3);
+    if (status != EMBER_OK)
+        return status;
 
     /* Local first when every group has a local slot and each work-group sees more rows than
-     * there are groups: then hot keys stay off global atomics, and the flush costs less
-     * than the rows it saves. */
-    size_t slot_bytes = 8 + (has_value ? 8 : 0) + (sum128 ? 8 : 0);
-    int64_t local_slots = (int64_t)(local_bytes / 2 / slot_bytes);
-    local_slots = clamp64(local_slots, 0, LOCAL_SLOTS_MAX);
+     * there are groups: then hot keys stay off global atomics, and the flush costs less than
+     * the rows it saves. */
+    int64_t local_slots = clamp64((int64_t)(local_bytes / 2 / (stride * 8)), 0, LOCAL_SLOTS_MAX);
     size_t local_groups = grid_groups(call, K_AGGREGATE_LOCAL, call->rows, LOCAL_GROUPS_PER_UNIT);
-    bool use_local =
-        force_path == 2 || (force_path == 0 && call->groups <= local_slots &&
-                            call->groups * (int64_t)local_groups <= (int64_t)call->rows);
+    bool use_local = force_path == 2 || (force_path == 0 && call->groups <= local_slots &&
+                                         call->groups * (int64_t)local_groups <= call->rows);
     if (local_slots < 1)
         use_local = false;
     int k = use_local ? K_AGGREGATE_LOCAL : K_AGGREGATE;
     size_t groups = use_local ? local_groups : grid_groups(call, k, call->rows, GROUPS_PER_UNIT);
     /* The local kernel's chunk is per work-item within its work-group's rows. */
     cl_uint group_rows = (cl_uint)(((size_t)call->rows + groups - 1) / groups);
-    cl_uint chunk =
-        use_local ? (call->contiguous
-                         ? (cl_uint)((group_rows + call->local_size[k] - 1) / call->local_size[k])
-                         : 0)
-                  : row_chunk(call, k, groups, call->rows);
+    cl_uint chunk = !use_local ? row_chunk(call, k, groups, call->rows)
+                    : call->contiguous
+                        ? (cl_uint)((group_rows + call->local_size[k] - 1) / call->local_size[k])
+                        : 0;
     kernel_arg args[] = {ARG(call->row_slot), ARG(call->rows), ARG(chunk),     ARG(info),
                          ARG(values[0]),      ARG(values[1]),  ARG(counts[0]), ARG(counts[1]),
                          ARG(count),          ARG(a),          ARG(b)};
@@ -560,40 +581,48 @@ static ember_status device_aggregate(groupby_call *call, const ember_agg_input *
         if (local_slots > call->groups)
             local_slots = call->groups;
         cl_uint slots = (cl_uint)local_slots;
-        size_t slots_bytes = (size_t)(local_slots > 0 ? local_slots : 1) * 8;
-        kernel_arg local_args[] = {ARG(slots),
-                                   ARG(group_rows),
-                                   {slots_bytes, NULL},
-                                   {has_value ? slots_bytes : 8, NULL},
-                                   {sum128 ? slots_bytes : 8, NULL}};
-        status = set_args(call, k, 11, local_args, 5);
+        size_t table_bytes = (size_t)(local_slots > 0 ? local_slots : 1) * 8 * stride;
+        kernel_arg local_args[] = {ARG(slots), ARG(group_rows), {table_bytes, NULL}};
+        status = set_args(call, k, 11, local_args, 3);
     }
     if (status == EMBER_OK)
         status = launch(call, k, groups);
-    if (status == EMBER_OK)
-        status = read_buffer(call, count, false, bytes, raw.count, "group counts");
-    if (status == EMBER_OK && has_value)
-        status = read_buffer(call, a, false, bytes, raw.a, "group values");
+    cl_uint agg_index = (cl_uint)index;
+    kernel_arg overflow_args[] = {ARG(a), ARG(b), ARG(call->overflow), ARG(agg_index)};
     if (status == EMBER_OK && sum128)
-        status = read_buffer(call, b, false, bytes, raw.b, "group sum high words");
+        status = over_groups(call, K_OVERFLOW, overflow_args, 4);
+    if (status == EMBER_OK)
+        status = read_buffer(call, count, false, bytes, out->counts[index], "group counts");
+    if (status == EMBER_OK && has_value)
+        status = read_buffer(call, a, false, bytes, out->values[index], "group values");
     return status;
 }
 
-/* Raw results into the result's values: int64 sums checked for overflow (the 128-bit total
- * must be the sign extension of its low word), float min/max decoded. */
-static void finish_aggregate(const ember_agg_input *agg, int index, agg_raw raw, int64_t groups,
+/* Results into their final form: the first overflowing int64 SUM group (from the device's
+ * overflow word, or checked here for host sums: the 128-bit total must be the sign extension
+ * of its low word), float min/max decoded. */
+static void finish_aggregate(const groupby_call *call, const ember_agg_input *agg, int index,
                              ember_group_result *out) {
-    if (is_int64_sum(agg)) {
-        for (int64_t g = 0; g < groups; g++)
-            if (raw.b[g] != (raw.a[g] < 0 ? -1 : 0) && !out->overflow) {
-                out->overflow = true;
-                out->overflow_aggregate = index;
-                out->overflow_group = g;
-            }
+    int64_t *values = out->values[index];
+    if (is_int64_sum(agg) && !out->overflow) {
+        int64_t first = -1;
+        if (call->high_words[index]) {
+            const int64_t *high = call->high_words[index];
+            for (int64_t g = 0; g < call->groups && first < 0; g++)
+                if (high[g] != (values[g] < 0 ? -1 : 0))
+                    first = g;
+        } else if (call->overflow_first[index] != UINT32_MAX) {
+            first = call->overflow_first[index];
+        }
+        if (first >= 0) {
+            out->overflow = true;
+            out->overflow_aggregate = index;
+            out->overflow_group = first;
+        }
     } else if (agg->type == EMBER_TYPE_FLOAT64 && agg->op != EMBER_AGG_OP_SUM &&
                agg->op != EMBER_AGG_OP_COUNT) {
-        for (int64_t g = 0; g < groups; g++)
-            raw.a[g] = order_flip((uint64_t)raw.a[g]);
+        for (int64_t g = 0; g < call->groups; g++)
+            values[g] = order_flip((uint64_t)values[g]);
     }
 }
 
@@ -698,54 +727,45 @@ static ember_status result_allocate(ember_group_result *out, const ember_agg_inp
                                 "out of memory for %lld group-by results", (long long)groups);
 }
 
-/* Everything after the table: group ids, aggregates (device or host), the representatives. */
-static ember_status aggregate_all(groupby_call *call, const ember_agg_input *aggs, int agg_count,
-                                  const ember_groupby_tuning *tuning, ember_group_result *out,
-                                  int64_t **high_words) {
-    int force_path = tuning ? tuning->force_path : 0;
+static bool aggregate_on_device(const groupby_call *call, const ember_agg_input *agg,
+                                int force_path) {
     const ember_device_info *info = &call->worker->info;
-    bool atomics = info->int64_atomics && force_path != 3;
+    return info->int64_atomics && force_path != 3 &&
+           (agg->op != EMBER_AGG_OP_SUM || agg->type != EMBER_TYPE_FLOAT64 || info->fp64);
+}
+
+/* Everything after the table: aggregates (device or host) and the representatives. */
+static ember_status aggregate_all(groupby_call *call, const ember_agg_input *aggs, int agg_count,
+                                  const ember_groupby_tuning *tuning, ember_group_result *out) {
+    int force_path = tuning ? tuning->force_path : 0;
     int64_t groups = call->groups;
-    cl_uint *row_group = NULL, *representative = NULL;
+    cl_uint *row_group = NULL;
     cl_ulong local_bytes = 0;
-    ember_status status = result_allocate(out, aggs, agg_count, groups, call->err);
-    if (status == EMBER_OK && atomics)
-        status = local_memory(call, &local_bytes);
-    for (int a = 0; a < agg_count && status == EMBER_OK; a++) {
-        const ember_agg_input *agg = &aggs[a];
-        if (is_int64_sum(agg)) {
-            high_words[a] = ember_malloc((size_t)(groups > 0 ? groups : 1) * 8);
-            if (!high_words[a])
-                status = ember_error_set(call->err, EMBER_ERROR_OUT_OF_MEMORY,
-                                         "out of memory for group sums");
-        }
-        agg_raw raw = {out->counts[a], out->values[a], high_words[a]};
-        bool on_device = atomics && (agg->op != EMBER_AGG_OP_SUM ||
-                                     agg->type != EMBER_TYPE_FLOAT64 || info->fp64);
-        if (status == EMBER_OK && on_device)
-            status = device_aggregate(call, agg, force_path, local_bytes, raw);
-    }
     cl_uint state[STATE_WORDS];
-    representative = ember_malloc((size_t)groups * sizeof *representative);
-    if (status == EMBER_OK && !representative)
-        status = ember_error_set(call->err, EMBER_ERROR_OUT_OF_MEMORY,
-                                 "out of memory for group representatives");
+    ember_status status = result_allocate(out, aggs, agg_count, groups, call->err);
+    if (status == EMBER_OK && call->worker->info.int64_atomics) {
+        status = local_memory(call, &local_bytes);
+        /* One overflow word per aggregate, UINT32_MAX until a group overflows. */
+        int64_t words = (agg_count + 1) / 2;
+        if (status == EMBER_OK)
+            status = device_buffer(call, (size_t)words * 8, &call->overflow);
+        if (status == EMBER_OK)
+            status = fill(call, call->overflow, words, ~(cl_ulong)0);
+    }
+    for (int a = 0; a < agg_count && status == EMBER_OK; a++)
+        if (aggregate_on_device(call, &aggs[a], force_path))
+            status = device_aggregate(call, aggs, a, force_path, local_bytes, out);
+    if (status == EMBER_OK && call->overflow)
+        status = read_buffer(call, call->overflow, false, (size_t)agg_count * sizeof(cl_uint),
+                             call->overflow_first, "group-by overflow");
     if (status == EMBER_OK)
         status = read_buffer(call, call->state, false, sizeof state, state, "group-by state");
     if (status == EMBER_OK)
-        status = read_buffer(call, call->representative, true, (size_t)groups * sizeof(cl_uint),
-                             representative, "group representatives");
-    if (status == EMBER_OK && state[STATE_GROUPS] != (cl_uint)groups)
-        status = ember_error_set(call->err, EMBER_ERROR_INTERNAL,
-                                 "group-by compaction found %u groups, the table %lld",
-                                 state[STATE_GROUPS], (long long)groups);
-    for (int64_t g = 0; g < groups && status == EMBER_OK; g++)
-        out->representative[g] = representative[g];
+        status = read_buffer(call, call->representative, false, (size_t)groups * sizeof(cl_ulong),
+                             out->representative, "group representatives");
+    /* The host aggregates while the device runs the queued work. */
     for (int a = 0; a < agg_count && status == EMBER_OK; a++) {
-        const ember_agg_input *agg = &aggs[a];
-        bool on_device = atomics && (agg->op != EMBER_AGG_OP_SUM ||
-                                     agg->type != EMBER_TYPE_FLOAT64 || info->fp64);
-        if (on_device)
+        if (aggregate_on_device(call, &aggs[a], force_path))
             continue;
         if (!row_group) {
             row_group = ember_malloc((size_t)call->rows * sizeof *row_group);
@@ -759,20 +779,44 @@ static ember_status aggregate_all(groupby_call *call, const ember_agg_input *agg
             if (status != EMBER_OK)
                 break;
         }
-        agg_raw raw = {out->counts[a], out->values[a], high_words[a]};
-        host_aggregate(agg, row_group, call->rows, groups, raw);
+        if (is_int64_sum(&aggs[a]) &&
+            !(call->high_words[a] = ember_malloc((size_t)(groups > 0 ? groups : 1) * 8))) {
+            status = ember_error_set(call->err, EMBER_ERROR_OUT_OF_MEMORY,
+                                     "out of memory for group sums");
+            break;
+        }
+        agg_raw raw = {out->counts[a], out->values[a], call->high_words[a]};
+        host_aggregate(&aggs[a], row_group, call->rows, groups, raw);
     }
-    if (status == EMBER_OK) {
-        cl_int rc = clFinish(call->queue);
-        if (rc != CL_SUCCESS)
-            status = cl_failed(call, rc, "clFinish", "group-by");
-    }
-    for (int a = 0; a < agg_count && status == EMBER_OK; a++) {
-        agg_raw raw = {out->counts[a], out->values[a], high_words[a]};
-        finish_aggregate(&aggs[a], a, raw, groups, out);
-    }
-    ember_free(representative);
     ember_free(row_group);
+    /* Always waited for: state is read into this frame. */
+    cl_int rc = clFinish(call->queue);
+    if (status == EMBER_OK && rc != CL_SUCCESS)
+        status = cl_failed(call, rc, "clFinish", "group-by");
+    if (status == EMBER_OK && state[STATE_GROUPS] != (cl_uint)groups)
+        status = ember_error_set(call->err, EMBER_ERROR_INTERNAL,
+                                 "group-by compaction found %u groups, the table %lld",
+                                 state[STATE_GROUPS], (long long)groups);
+    for (int a = 0; a < agg_count && status == EMBER_OK; a++)
+        finish_aggregate(call, &aggs[a], a, out);
+    return status;
+}
+
+/* Buffers for the key columns, with placeholders for the unused key slots. */
+static ember_status keys_prepare(groupby_call *call, const ember_device_column *const *keys,
+                                 int key_count) {
+    ember_status status = device_buffer(call, 64, &call->placeholder);
+    for (int k = 0; k < EMBER_GROUPBY_MAX_KEYS && status == EMBER_OK; k++) {
+        if (k >= key_count) {
+            for (int b = 0; b < 3; b++)
+                call->key_buffers[k][b] = call->placeholder;
+            continue;
+        }
+        bool has_validity = false;
+        status = column_buffers(call, keys[k], call->key_buffers[k], &has_validity);
+        call->key_info |= ((cl_uint)keys[k]->host->type | (has_validity ? KEY_HAS_VALIDITY : 0))
+                          << (4 * k);
+    }
     return status;
 }
 
@@ -791,33 +835,22 @@ ember_status ember_groupby_device(ember_program_cache *programs, const ember_wor
     if (rows == 0)
         return result_allocate(out, aggs, agg_count, 0, err);
 
-    groupby_call call = {.contiguous = (worker->info.type & CL_DEVICE_TYPE_CPU) != 0,
-                         .worker = worker,
+    groupby_call call = {.worker = worker,
                          .queue = queue,
                          .err = err,
+                         .contiguous = (worker->info.type & CL_DEVICE_TYPE_CPU) != 0,
                          .rows = (cl_uint)rows,
                          .key_count = (cl_uint)key_count};
-    int64_t **high_words = ember_calloc((size_t)(agg_count > 0 ? agg_count : 1), sizeof(int64_t *));
+    size_t per_agg = (size_t)(agg_count > 0 ? agg_count : 1);
     call.seen = ember_malloc((size_t)(key_count + 2 * agg_count) * sizeof *call.seen);
-    if (!high_words || !call.seen) {
-        ember_free(high_words);
-        ember_free(call.seen);
-        return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory for a group-by");
-    }
-    status = kernels_create(&call, programs);
+    call.overflow_first = ember_malloc(per_agg * sizeof *call.overflow_first);
+    call.high_words = ember_calloc(per_agg, sizeof *call.high_words);
+    if (!call.seen || !call.overflow_first || !call.high_words)
+        status = ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory for a group-by");
     if (status == EMBER_OK)
-        status = device_buffer(&call, 64, &call.placeholder);
-    for (int k = 0; k < EMBER_GROUPBY_MAX_KEYS && status == EMBER_OK; k++) {
-        if (k >= key_count) {
-            for (int b = 0; b < 3; b++)
-                call.key_buffers[k][b] = call.placeholder;
-            continue;
-        }
-        bool has_validity = false;
-        status = column_buffers(&call, keys[k], call.key_buffers[k], &has_validity);
-        call.key_info |= ((cl_uint)keys[k]->host->type | (has_validity ? KEY_HAS_VALIDITY : 0))
-                         << (4 * k);
-    }
+        status = kernels_create(&call, programs);
+    if (status == EMBER_OK)
+        status = keys_prepare(&call, keys, key_count);
     if (status == EMBER_OK)
         status = device_buffer(&call, (size_t)rows * sizeof(cl_uint), &call.row_slot);
     if (status == EMBER_OK)
@@ -827,16 +860,17 @@ ember_status ember_groupby_device(ember_program_cache *programs, const ember_wor
     if (status == EMBER_OK)
         status = compact(&call);
     if (status == EMBER_OK)
-        status = aggregate_all(&call, aggs, agg_count, tuning, out, high_words);
+        status = aggregate_all(&call, aggs, agg_count, tuning, out);
 
     if (status != EMBER_OK) {
-        /* Non-blocking reads may still target out's arrays: let the queue drain first. */
+        /* Non-blocking reads may still target host arrays: let the queue drain first. */
         clFinish(queue);
         ember_group_result_clear(out, agg_count);
     }
-    for (int a = 0; a < agg_count; a++)
-        ember_free(high_words[a]);
-    ember_free(high_words);
+    for (int a = 0; a < agg_count && call.high_words; a++)
+        ember_free(call.high_words[a]);
+    ember_free(call.overflow_first);
+    ember_free(call.high_words);
     for (int i = call.owned_count - 1; i >= 0; i--)
         clReleaseMemObject(call.owned[i]);
     ember_free(call.owned);
