@@ -12,22 +12,8 @@
 
 #include "common/alloc.h"
 
-static ember_session *session;
-
-static int setup(void **state) {
-    (void)state;
-    if (ember_session_open(&session, NULL) != EMBER_OK) {
-        ember_session_close(session);
-        session = NULL;
-    }
-    return 0;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    ember_session_close(session);
-    return 0;
-}
+/* One session for the whole group (opening one builds nothing, but finds the devices). */
+#define session tu_shared_session
 
 static void need_session(void) {
     if (!session)
@@ -475,5 +461,5 @@ int main(void) {
         cmocka_unit_test(test_device_choice_errors),
         cmocka_unit_test(test_allocation_failures),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_shared_session_open, tu_shared_session_close);
 }

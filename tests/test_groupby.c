@@ -279,22 +279,8 @@ static void check_table(const struct ember_table *table, const row *data, int64_
     free(ref);
 }
 
-static ember_session *session;
-
-static int setup(void **state) {
-    (void)state;
-    if (ember_session_open(&session, NULL) != EMBER_OK) {
-        ember_session_close(session);
-        session = NULL;
-    }
-    return 0;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    ember_session_close(session);
-    return 0;
-}
+/* One session for the whole group (opening one builds nothing, but finds the devices). */
+#define session tu_shared_session
 
 static const char *const KEY_NAMES[] = {"k_int", "k_str", "k_float"};
 
@@ -544,5 +530,5 @@ int main(void) {
         cmocka_unit_test(test_cached_input),
         cmocka_unit_test(test_all_distinct_million),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_shared_session_open, tu_shared_session_close);
 }

@@ -75,3 +75,21 @@ ember_session *tu_session_open(void) {
         fail_msg("ember_session_open: %s", ember_session_error(session));
     return session;
 }
+
+ember_session *tu_shared_session;
+
+int tu_shared_session_open(void **state) {
+    (void)state;
+    if (ember_session_open(&tu_shared_session, NULL) != EMBER_OK) {
+        ember_session_close(tu_shared_session);
+        tu_shared_session = NULL;
+    }
+    return 0;
+}
+
+int tu_shared_session_close(void **state) {
+    (void)state;
+    ember_session_close(tu_shared_session);
+    tu_shared_session = NULL;
+    return 0;
+}

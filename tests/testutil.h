@@ -24,4 +24,10 @@ const char *tu_data_path(const char *rel);
 /* Opens a session on the default device; skips the test when no OpenCL device exists. */
 ember_session *tu_session_open(void);
 
+/* A session shared by a test group: cmocka group setup/teardown. tu_shared_session is NULL
+ * when no OpenCL device exists (tests then skip). */
+extern ember_session *tu_shared_session;
+int tu_shared_session_open(void **state);
+int tu_shared_session_close(void **state);
+
 #endif
