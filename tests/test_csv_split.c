@@ -210,6 +210,113 @@ static int64_t count_line_breaks(const char *data, size_t from, size_t to) {
     return breaks;
 }
 
+/* ember_csv_count_records against the oracle: a record's field count is the number of field
+ * callbacks libcsv made before its row callback, which the oracle keeps as the record's fields. */
+
+/* The stats of the oracle's records [from, to), for a range holding exactly those. */
+static ember_csv_record_stats oracle_stats(const record_list *oracle, size_t from, size_t to,
+                                           int expected_fields) {
+    ember_csv_record_stats stats = {0, 0, -1, 0};
+    for (size_t r = from; r < to; r++) {
+        size_t fields = oracle->items[r].count;
+        if (fields != (size_t)expected_fields && stats.bad_records++ == 0) {
+            stats.first_bad = (int64_t)(r - from);
+            stats.first_bad_fields = (int)fields;
+        }
+        stats.records++;
+    }
+    return stats;
+}
+
+static void assert_stats_equal(const ember_csv_record_stats *want,
+                               const ember_csv_record_stats *got, const csv_input *in,
+                               const char *what, int expected_fields) {
+    if (want->records != got->records || want->bad_records != got->bad_records ||
+        want->first_bad != got->first_bad || want->first_bad_fields != got->first_bad_fields)
+        fail_msg("%s/%s, %d fields expected: %lld records, %lld bad, first bad %lld (%d fields); "
+                 "expected %lld, %lld, %lld (%d)",
+                 in->name, what, expected_fields, (long long)got->records,
+                 (long long)got->bad_records, (long long)got->first_bad, got->first_bad_fields,
+                 (long long)want->records, (long long)want->bad_records, (long long)want->first_bad,
+                 want->first_bad_fields);
+}
+
+static int compare_sizes(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The field count most records have (the smallest of the ties; 1 without records). */
+static int most_common_count(const record_list *oracle) {
+    if (oracle->count == 0)
+        return 1;
+    size_t *counts = malloc(oracle->count * sizeof *counts);
+    assert_non_null(counts);
+    for (size_t r = 0; r < oracle->count; r++)
+        counts[r] = oracle->items[r].count;
+    qsort(counts, oracle->count, sizeof *counts, compare_sizes);
+    size_t best = counts[0], best_run = 0;
+    for (size_t r = 0, run = 0; r < oracle->count; r++) {
+        run = r > 0 && counts[r] == counts[r - 1] ? run + 1 : 1;
+        if (run > best_run) {
+            best = counts[r];
+            best_run = run;
+        }
+    }
+    free(counts);
+    return (int)best;
+}
+
+enum { COUNT_TRIES = 4 };
+
+/* The expected_fields values tried on an input (1, 2, 3 and the most common count), with the
+ * function's result over the whole range, checked against the oracle once. */
+typedef struct count_case {
+    int expected_fields[COUNT_TRIES];
+    ember_csv_record_stats whole[COUNT_TRIES];
+} count_case;
+
+static void count_case_init(const csv_input *in, const record_list *oracle, count_case *c) {
+    const int tries[COUNT_TRIES] = {1, 2, 3, most_common_count(oracle)};
+    const ember_split whole = {in->begin, in->len, 1, 0};
+    for (int k = 0; k < COUNT_TRIES; k++) {
+        c->expected_fields[k] = tries[k];
+        ember_csv_count_records(in->data, &whole, in->dialect, tries[k], &c->whole[k]);
+        ember_csv_record_stats want = oracle_stats(oracle, 0, oracle->count, tries[k]);
+        assert_stats_equal(&want, &c->whole[k], in, "count whole", tries[k]);
+    }
+}
+
+/* Each split's stats match the oracle's records that begin inside it (first_bad counted from
+ * the split's first record), and the splits' stats add up to the whole range's. */
+static void check_count_splits(const csv_input *in, const record_list *oracle, const count_case *c,
+                               const ember_split *splits, int count, const char *what) {
+    char label[96];
+    for (int k = 0; k < COUNT_TRIES; k++) {
+        int expected_fields = c->expected_fields[k];
+        ember_csv_record_stats sum = {0, 0, -1, 0};
+        size_t r = 0;
+        for (int i = 0; i < count; i++) {
+            size_t from = r;
+            while (r < oracle->count && oracle->items[r].begin < splits[i].end)
+                r++;
+            ember_csv_record_stats want = oracle_stats(oracle, from, r, expected_fields);
+            ember_csv_record_stats got = {-1, -1, -2, -1};
+            ember_csv_count_records(in->data, &splits[i], in->dialect, expected_fields, &got);
+            snprintf(label, sizeof label, "%s, count range %d", what, i);
+            assert_stats_equal(&want, &got, in, label, expected_fields);
+            if (sum.first_bad < 0 && got.first_bad >= 0) {
+                sum.first_bad = sum.records + got.first_bad;
+                sum.first_bad_fields = got.first_bad_fields;
+            }
+            sum.records += got.records;
+            sum.bad_records += got.bad_records;
+        }
+        snprintf(label, sizeof label, "%s, count sum", what);
+        assert_stats_equal(&c->whole[k], &sum, in, label, expected_fields);
+    }
+}
+
 /* Checks a split result completely: the ranges are the ones the oracle predicts for these
  * targets, carry the right line and record numbers, and parse into the oracle's records. */
 static void check_splits(const csv_input *in, int64_t first_line, const record_list *oracle,
@@ -266,6 +373,10 @@ static void check_splits(const csv_input *in, int64_t first_line, const record_l
     assert_records_equal(oracle, &parsed, label);
     record_list_free(&parsed);
     free(cuts);
+
+    count_case counts;
+    count_case_init(in, oracle, &counts);
+    check_count_splits(in, oracle, &counts, splits, count, what);
 }
 
 static void split_and_check(const csv_input *in, int64_t first_line, const record_list *oracle,
@@ -610,6 +721,198 @@ static void test_out_of_memory(void **state) {
     free(data);
 }
 
+/* Count-only checks of ember_csv_split_at's ranges for the given targets: cheaper than
+ * split_and_check, which parses them all with libcsv. */
+static void check_count_cuts(const csv_input *in, const record_list *oracle, const count_case *c,
+                             const size_t *targets, int target_count, const char *what) {
+    ember_split *splits = NULL;
+    int count = -1;
+    ember_error err;
+    ember_error_clear(&err);
+    if (ember_csv_split_at(in->data, in->len, in->begin, 1, targets, target_count, in->dialect,
+                           &splits, &count, &err) != EMBER_OK)
+        fail_msg("%s/%s: %s", in->name, what, err.message);
+    check_count_splits(in, oracle, c, splits, count, what);
+    ember_free(splits);
+}
+
+/* Count-only checks at every single cut position in [0, len + 1]. */
+static void check_count_every_cut(const csv_input *in, const record_list *oracle) {
+    count_case counts;
+    count_case_init(in, oracle, &counts);
+    char what[64];
+    for (size_t k = 0; k <= in->len + 1; k++) {
+        snprintf(what, sizeof what, "cut %zu", k);
+        check_count_cuts(in, oracle, &counts, &k, 1, what);
+    }
+}
+
+/* 2000 rows meant to have five fields, about one in twenty with 1 to 9 instead. Quoted fields
+ * hold delimiters, doubled quotes, line breaks of every kind and (non-strict) text after a
+ * quote; unquoted ones hold stray quotes; long fields move everything across 64-byte blocks.
+ * Rows end in LF, CRLF or a lone CR, with blank lines between some, and no final newline. */
+static char *generate_field_rows(size_t *len) {
+    static const char *quoted_pieces[] = {
+        "x",
+        "a,b",
+        ",",
+        "\"\"",
+        "\"\"\"\"",
+        "\n",
+        "\r\n",
+        "\r",
+        "\"y",
+        "a quoted piece long enough that quotes and breaks fall on every byte of a block",
+    };
+    static const char *plain_fields[] = {
+        "",
+        "1",
+        "-2.5",
+        "word",
+        "a\"b",
+        "b\"\"",
+        "long text; no delimiter here",
+        "an unquoted field long enough to reach well past one sixty-four byte block",
+    };
+    static const char *row_ends[] = {"\n", "\r\n", "\r"};
+    uint64_t seed = 7;
+    char *buf = NULL;
+    size_t used = 0, capacity = 0;
+    for (int row = 0; row < 2000; row++) {
+        if (next_random(&seed) % 8 == 0)
+            append(&buf, &used, &capacity, next_random(&seed) % 2 ? "\n" : "\r\n");
+        int fields = next_random(&seed) % 20 == 0 ? 1 + (int)(next_random(&seed) % 9) : 5;
+        for (int f = 0; f < fields; f++) {
+            if (f > 0)
+                append(&buf, &used, &capacity, ",");
+            if (next_random(&seed) % 3 == 0) {
+                append(&buf, &used, &capacity, "\"");
+                int pieces = (int)(next_random(&seed) % 5);
+                for (int p = 0; p < pieces; p++)
+                    append(&buf, &used, &capacity,
+                           quoted_pieces[next_random(&seed) %
+                                         (sizeof quoted_pieces / sizeof quoted_pieces[0])]);
+                append(&buf, &used, &capacity, "\"");
+            } else {
+                /* A row of one empty field would be a blank line, not a record. */
+                size_t pick = next_random(&seed) % (sizeof plain_fields / sizeof plain_fields[0]);
+                if (fields == 1 && pick == 0)
+                    pick = 1;
+                append(&buf, &used, &capacity, plain_fields[pick]);
+            }
+        }
+        if (row < 1999)
+            append(&buf, &used, &capacity, row_ends[next_random(&seed) % 3]);
+    }
+    *len = used;
+    return buf;
+}
+
+static void test_count_records_generated_file(void **state) {
+    (void)state;
+    size_t len = 0;
+    char *data = generate_field_rows(&len);
+    csv_input in = {"generated fields", data, len, 0, comma};
+    record_list oracle = {0};
+    build_oracle(&in, &oracle);
+    assert_int_equal(oracle.count, 2000);
+    assert_int_equal(most_common_count(&oracle), 5);
+    ember_split whole = {0, len, 1, 0};
+    ember_csv_record_stats stats;
+    ember_csv_count_records(data, &whole, comma, 5, &stats);
+    assert_true(stats.bad_records > 20 && stats.bad_records < 200);
+
+    static const int parts[] = {1, 2, 7, 64, 5000, INT_MAX};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        check_parts(&in, &oracle, parts[i]);
+
+    /* Random sets of cuts across the whole file. */
+    count_case counts;
+    count_case_init(&in, &oracle, &counts);
+    uint64_t seed = 99;
+    size_t targets[40];
+    char what[64];
+    for (int trial = 0; trial < 200; trial++) {
+        int target_count = 1 + (int)(next_random(&seed) % 40);
+        for (int k = 0; k < target_count; k++)
+            targets[k] = next_random(&seed) % (len + 2);
+        qsort(targets, (size_t)target_count, sizeof *targets, compare_sizes);
+        snprintf(what, sizeof what, "random cuts %d", trial);
+        check_count_cuts(&in, &oracle, &counts, targets, target_count, what);
+    }
+    record_list_free(&oracle);
+
+    /* Every cut in a prefix of 4096 bytes (about 30 rows, ending wherever it ends). */
+    csv_input prefix = {"generated fields prefix", data, len < 4096 ? len : 4096, 0, comma};
+    build_oracle(&prefix, &oracle);
+    check_count_every_cut(&prefix, &oracle);
+    record_list_free(&oracle);
+    free(data);
+}
+
+/* Random inputs of up to 300 bytes in the dialects the mask scanner takes, so that quotes,
+ * doubled quotes and CRLFs fall on both sides of 64-byte block edges. */
+static void test_count_records_random_long_inputs(void **state) {
+    (void)state;
+    static const ember_csv_dialect dialects[] = {{',', '"'}, {';', '\''}, {'\t', '"'}};
+    uint64_t seed = 0x2545F4914F6CDD1Dull;
+    char data[300];
+    for (int n = 0; n < 600; n++) {
+        const ember_csv_dialect d = dialects[n % (sizeof dialects / sizeof dialects[0])];
+        /* Mostly text, so that rows and quoted fields get long enough to cross blocks. */
+        const char alphabet[] = {
+            'a',           'b',           'c',  'd',  'e', 'f', (char)d.delimiter,
+            (char)d.quote, (char)d.quote, '\r', '\n', '"', ','};
+        size_t len = next_random(&seed) % (sizeof data + 1);
+        for (size_t i = 0; i < len; i++)
+            data[i] = alphabet[next_random(&seed) % sizeof alphabet];
+        csv_input in = {"random long", data, len, 0, d};
+        record_list oracle = {0};
+        build_oracle(&in, &oracle);
+        check_count_every_cut(&in, &oracle);
+        record_list_free(&oracle);
+    }
+}
+
+static void test_count_records_cases(void **state) {
+    (void)state;
+    /* [a,b] [c,\nd, e, f] (the CRLF's LF a blank line) [g, "h""", ""i"] */
+    const char *text = "a,b\n\n\"c,\nd\",e,f\r\ng,\"h\"\"\",\"\"i\"";
+    ember_split whole = {0, strlen(text), 1, 0};
+    ember_csv_record_stats stats;
+    ember_csv_count_records(text, &whole, comma, 2, &stats);
+    assert_int_equal(stats.records, 3);
+    assert_int_equal(stats.bad_records, 2);
+    assert_int_equal(stats.first_bad, 1);
+    assert_int_equal(stats.first_bad_fields, 3);
+    ember_csv_count_records(text, &whole, comma, 3, &stats);
+    assert_int_equal(stats.bad_records, 1);
+    assert_int_equal(stats.first_bad, 0);
+    assert_int_equal(stats.first_bad_fields, 2);
+
+    /* An unterminated quote runs to the end as one field of the last record. */
+    const char *open = "x,y\n\"a,b\nc,d\n";
+    ember_split open_whole = {0, strlen(open), 1, 0};
+    ember_csv_count_records(open, &open_whole, comma, 2, &stats);
+    assert_int_equal(stats.records, 2);
+    assert_int_equal(stats.bad_records, 1);
+    assert_int_equal(stats.first_bad, 1);
+    assert_int_equal(stats.first_bad_fields, 1);
+
+    /* No buffer, no split, an empty range: no records; no output: nothing happens. */
+    const ember_split empty = {2, 2, 1, 0}, backwards = {3, 1, 1, 0};
+    const ember_split *ranges[] = {&whole, NULL, &empty, &backwards};
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        memset(&stats, 0x55, sizeof stats);
+        ember_csv_count_records(i == 0 ? NULL : text, ranges[i], comma, 2, &stats);
+        assert_int_equal(stats.records, 0);
+        assert_int_equal(stats.bad_records, 0);
+        assert_int_equal(stats.first_bad, -1);
+        assert_int_equal(stats.first_bad_fields, 0);
+    }
+    ember_csv_count_records(text, &whole, comma, 2, NULL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_cut),
@@ -621,6 +924,9 @@ int main(void) {
         cmocka_unit_test(test_bom_length),
         cmocka_unit_test(test_invalid_arguments),
         cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_count_records_cases),
+        cmocka_unit_test(test_count_records_generated_file),
+        cmocka_unit_test(test_count_records_random_long_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,8 @@ typedef struct scan_context {
     ember_session *session;
     const bool *wanted;
     const ember_scan_op *op;
-    bool keep; /* fill the frame's cache */
+    bool keep;         /* fill the frame's cache */
+    bool convert_none; /* no column to convert: count records without parsing (fast path) */
     ember_cached_partition *kept;
     pthread_mutex_t lock; /* guards everything below */
     ember_type *needed;
@@ -94,9 +95,15 @@ static void scan_task(void *raw, int index, int thread) {
             cached->worker = w;
             part = &cached->partition;
         }
-        status = ember_csv_parse_split(source->data, &source->splits[index], &source->schema,
-                                       scan->keep ? NULL : scan->wanted, &source->config, part,
-                                       needed, &err);
+        /* Nothing widens unless the loader says so. */
+        memcpy(needed, source->schema.types, (size_t)source->schema.count * sizeof *needed);
+        if (scan->convert_none)
+            status = ember_csv_count_split(source->data, &source->splits[index],
+                                           &source->schema, &source->config, part, &err);
+        else
+            status = ember_csv_parse_split(source->data, &source->splits[index],
+                                           &source->schema, scan->keep ? NULL : scan->wanted,
+                                           &source->config, part, needed, &err);
         part->index = index;
         bool widen = false;
         for (int c = 0; status == EMBER_OK && c < source->schema.count; c++)
@@ -167,6 +174,9 @@ ember_status ember_scan_run(ember_frame *frame, const bool *wanted, struct ember
     /* The loader reads a NULL wanted list as "all"; the scan's NULL means "none". */
     if (!wanted)
         scan.wanted = none = ember_calloc((size_t)source->schema.count + 1, sizeof *none);
+    scan.convert_none = !scan.keep;
+    for (int c = 0; scan.wanted && c < source->schema.count; c++)
+        scan.convert_none &= !scan.wanted[c];
     if (!scan.needed || !scan.wanted) {
         status = ember_session_fail(session, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
         goto done;

@@ -205,9 +205,7 @@ static void report_failfast(load_state *s, const char *buf, const ember_split *s
         line = split->first_line;
     if (s->bad_field < 0) {
         s->failure =
-            ember_error_set(s->err, EMBER_ERROR_CSV,
-                            "%s:%lld: malformed row (FAILFAST): expected %d fields, found %d",
-                            s->config->path, (long long)line, s->schema->count, s->field);
+            ember_csv_field_count_error(s->err, s->config, line, s->schema->count, s->field);
     } else {
         s->failure = ember_error_set(
             s->err, EMBER_ERROR_CSV,
@@ -280,5 +278,45 @@ ember_status ember_csv_parse_split(const char *buf, const ember_split *split,
     }
     for (int c = 0; c < schema->count; c++)
         out->columns[c].length = out->columns[c].loaded ? out->columns[c].length : out->rows;
+    return EMBER_OK;
+}
+
+ember_status ember_csv_field_count_error(ember_error *err, const ember_csv_config *config,
+                                         int64_t line, int expected, int found) {
+    return ember_error_set(err, EMBER_ERROR_CSV,
+                           "%s:%lld: malformed row (FAILFAST): expected %d fields, found %d",
+                           config->path, (long long)line, expected, found);
+}
+
+ember_status ember_csv_count_split(const char *buf, const ember_split *split,
+                                   const ember_schema *schema, const ember_csv_config *config,
+                                   ember_partition *out, ember_error *err) {
+    memset(out, 0, sizeof *out);
+    ember_csv_record_stats stats;
+    ember_csv_count_records(buf, split, config->dialect, schema->count, &stats);
+    if (stats.bad_records && config->mode == EMBER_CSV_FAILFAST) {
+        size_t offset = 0;
+        int64_t line = split->first_line;
+        ember_csv_locate_record(buf, split, stats.first_bad, config->dialect, &offset, &line);
+        return ember_csv_field_count_error(err, config, line, schema->count,
+                                           stats.first_bad_fields);
+    }
+    out->columns = ember_calloc((size_t)schema->count + 1, sizeof *out->columns);
+    if (!out->columns)
+        return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "%s: out of host memory",
+                               config->path);
+    out->column_count = schema->count;
+    out->source_bytes = (int64_t)(split->end - split->begin);
+    if (config->mode == EMBER_CSV_DROPMALFORMED) {
+        out->rows = stats.records - stats.bad_records;
+        out->rows_dropped = stats.bad_records;
+    } else {
+        out->rows = stats.records;
+        out->rows_malformed = stats.bad_records;
+    }
+    for (int c = 0; c < schema->count; c++) {
+        out->columns[c].type = schema->types[c];
+        out->columns[c].length = out->rows;
+    }
     return EMBER_OK;
 }

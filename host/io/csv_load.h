@@ -40,4 +40,15 @@ ember_status ember_csv_parse_split(const char *buf, const ember_split *split,
                                    const ember_csv_config *config, ember_partition *out,
                                    ember_type *needed, ember_error *err);
 
+/* The FAILFAST error for a record with the wrong number of fields, at line of path. */
+ember_status ember_csv_field_count_error(ember_error *err, const ember_csv_config *config,
+                                         int64_t line, int expected, int found);
+
+/* The count path: fills out with the rows of split and no converted column, checking only
+ * field counts (ember_csv_count_records: no libcsv parse), with the same modes, counts and
+ * FAILFAST message as ember_csv_parse_split. */
+ember_status ember_csv_count_split(const char *buf, const ember_split *split,
+                                   const ember_schema *schema, const ember_csv_config *config,
+                                   ember_partition *out, ember_error *err);
+
 #endif

@@ -6,16 +6,8 @@
 #include <stdbool.h>
 #include <string.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "common/alloc.h"
-
-enum { CR = '\r', LF = '\n' };
-
-/* libcsv's parser states, with FIELD_BEGUN split by its quoted flag. */
-enum { ROW_NOT_BEGUN, FIELD_NOT_BEGUN, FIELD_UNQUOTED, FIELD_QUOTED, FIELD_MIGHT_HAVE_ENDED };
+#include "io/csv_scan.h"
 
 /* Walks a buffer row by row. It stops only where libcsv is in ROW_NOT_BEGUN, so the position
  * and the counters are all the state it keeps between calls. */
@@ -23,8 +15,7 @@ typedef struct row_scanner {
     const unsigned char *buf;
     size_t pos, len;
     unsigned char delimiter, quote;
-    /* Delimiter, quote, CR and LF are four different bytes, so the order in which libcsv tests
-     * them cannot matter and bytes other than quote, CR and LF can be skipped unseen. */
+    /* See scan_plain_dialect: bytes other than quote, CR and LF can then be skipped unseen. */
     bool plain_dialect;
     int64_t lines;     /* line breaks consumed since the start */
     int64_t records;   /* records ended, including one ended by the end of the buffer */
@@ -39,63 +30,19 @@ static void scanner_init(row_scanner *s, const char *buf, size_t begin, size_t l
     s->len = len;
     s->delimiter = dialect.delimiter;
     s->quote = dialect.quote;
-    s->plain_dialect = dialect.delimiter != dialect.quote && dialect.delimiter != CR &&
-                       dialect.delimiter != LF && dialect.quote != CR && dialect.quote != LF;
+    s->plain_dialect = scan_plain_dialect(dialect.delimiter, dialect.quote);
     s->lines = 0;
     s->records = 0;
     s->row_begin = begin;
     s->row_lines = 0;
 }
 
-/* Bytes in the line break at i: two for a CRLF. Taking its LF along is right in every state:
- * after a row-ending CR libcsv skips it as a blank line, and inside quotes it is text. */
-static inline size_t line_break_length(const unsigned char *buf, size_t i, size_t len) {
-    return buf[i] == CR && i + 1 < len && buf[i + 1] == LF ? 2 : 1;
-}
-
 /* Bit j set when byte j of the 64 at p (avail of them real) is a quote, CR or LF: the only
  * bytes that can change the state in a plain dialect, apart from delimiters, which matter only
  * next to a quote and are looked at there. */
 static inline uint64_t special_bytes(const unsigned char *p, size_t avail, unsigned char quote) {
-    unsigned char tail[64];
-    if (avail < 64) {
-        memcpy(tail, p, avail);
-        memset(tail + avail, 0, sizeof tail - avail);
-        p = tail;
-    }
-    uint64_t mask = 0;
-#if defined(__SSE2__)
-    const __m128i quotes = _mm_set1_epi8((char)quote), crs = _mm_set1_epi8(CR),
-                  lfs = _mm_set1_epi8(LF);
-    for (int k = 0; k < 4; k++) {
-        __m128i bytes = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
-        __m128i hits =
-            _mm_or_si128(_mm_cmpeq_epi8(bytes, quotes),
-                         _mm_or_si128(_mm_cmpeq_epi8(bytes, crs), _mm_cmpeq_epi8(bytes, lfs)));
-        mask |= (uint64_t)(uint32_t)_mm_movemask_epi8(hits) << (16 * k);
-    }
-#else
-    /* Eight bytes per word: the high bit of each byte that matches (exactly, unlike the
-     * borrow trick), then those eight bits gathered into one byte by a multiply whose partial
-     * products never overlap. */
-    const uint64_t low7 = UINT64_C(0x7F7F7F7F7F7F7F7F), ones = UINT64_C(0x0101010101010101);
-    const uint64_t quotes = ones * quote, crs = ones * CR, lfs = ones * LF;
-    for (int k = 0; k < 8; k++) {
-        uint64_t word;
-        memcpy(&word, p + 8 * k, sizeof word);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-        word = __builtin_bswap64(word);
-#endif
-        uint64_t a = word ^ quotes, b = word ^ crs, c = word ^ lfs;
-        uint64_t zero =
-            ~(((a & low7) + low7) | a) | ~(((b & low7) + low7) | b) | ~(((c & low7) + low7) | c);
-        zero &= ~low7;
-        mask |= ((zero >> 7) * UINT64_C(0x0102040810204080) >> 56) << (8 * k);
-    }
-#endif
-    if (avail < 64)
-        mask &= (UINT64_C(1) << avail) - 1;
-    return mask;
+    scan_masks m = scan_block(p, avail, quote, 0);
+    return m.quotes | m.breaks;
 }
 
 /* scan_to for a plain dialect: visits only quotes and line breaks, 64 bytes at a time.
@@ -124,7 +71,7 @@ static bool scan_plain(row_scanner *s, size_t target) {
             if (quoted) {
                 if (c != quote) {
                     lines++;
-                    next = p + line_break_length(buf, p, len);
+                    next = p + scan_line_break_length(buf, p, len);
                     continue;
                 }
                 /* FIELD_MIGHT_HAVE_ENDED: the byte after the quote decides. */
@@ -141,7 +88,7 @@ static bool scan_plain(row_scanner *s, size_t target) {
                 next = p + 1;
             } else if (p == row_begin) {
                 lines++; /* a blank line */
-                row_begin = next = p + line_break_length(buf, p, len);
+                row_begin = next = p + scan_line_break_length(buf, p, len);
                 row_lines = lines;
             } else {
                 goto row_end;
@@ -154,7 +101,7 @@ static bool scan_plain(row_scanner *s, size_t target) {
             s->records++;
             s->row_begin = row_begin;
             s->row_lines = row_lines;
-            row_begin = next = p + line_break_length(buf, p, len);
+            row_begin = next = p + scan_line_break_length(buf, p, len);
             row_lines = lines;
             if (next >= target) {
                 s->pos = next;
@@ -174,44 +121,6 @@ end_of_buffer:
     s->pos = len;
     s->lines = lines;
     return false;
-}
-
-/* One byte of libcsv's csv_parse, testing in the order it does; the order matters only when
- * the delimiter or the quote is CR, LF or the other one. */
-static int step(int state, unsigned char c, unsigned char delimiter, unsigned char quote,
-                bool *row_end) {
-    bool term = c == CR || c == LF;
-    switch (state) {
-    case ROW_NOT_BEGUN:
-    case FIELD_NOT_BEGUN:
-        if (term) {
-            *row_end = state == FIELD_NOT_BEGUN;
-            return ROW_NOT_BEGUN;
-        }
-        if (c == delimiter)
-            return FIELD_NOT_BEGUN;
-        return c == quote ? FIELD_QUOTED : FIELD_UNQUOTED;
-    case FIELD_UNQUOTED:
-        if (c == quote)
-            return FIELD_UNQUOTED;
-        if (c == delimiter)
-            return FIELD_NOT_BEGUN;
-        if (term) {
-            *row_end = true;
-            return ROW_NOT_BEGUN;
-        }
-        return FIELD_UNQUOTED;
-    case FIELD_QUOTED:
-        return c == quote ? FIELD_MIGHT_HAVE_ENDED : FIELD_QUOTED;
-    default:
-        if (c == delimiter)
-            return FIELD_NOT_BEGUN;
-        if (term) {
-            *row_end = true;
-            return ROW_NOT_BEGUN;
-        }
-        return FIELD_QUOTED;
-    }
 }
 
 /* scan_to for any dialect, a byte at a time. */
@@ -235,7 +144,7 @@ static bool scan_exact(row_scanner *s, size_t target) {
             lines++;
         after_cr = c == CR;
         bool row_end = false;
-        state = step(state, c, s->delimiter, s->quote, &row_end);
+        state = scan_step(state, c, s->delimiter, s->quote, &row_end);
         i++;
         if (!row_end)
             continue;

@@ -53,4 +53,21 @@ ember_status ember_csv_split_at(const char *buf, size_t len, size_t begin, int64
 int ember_csv_locate_record(const char *buf, const ember_split *split, int64_t record,
                             ember_csv_dialect dialect, size_t *offset, int64_t *line);
 
+/* What ember_csv_count_records finds in a split. */
+typedef struct ember_csv_record_stats {
+    int64_t records;      /* records in the split (blank lines are not records) */
+    int64_t bad_records;  /* records whose field count != expected_fields */
+    int64_t first_bad;    /* 0-based index (within the split) of the first bad record, -1 if none */
+    int first_bad_fields; /* its field count (INT_MAX if above it); 0 if none */
+} ember_csv_record_stats;
+
+/* Counts the records of split and checks each one's field count against expected_fields,
+ * exactly as libcsv (non-strict, CSV_EMPTY_IS_NULL, no space trimming) would report them when
+ * parsing [split->begin, split->end) alone: a record's field count is the number of libcsv field
+ * callbacks before its row callback. The fast path of `ember count`, which converts no column
+ * and so can only find rows malformed by their field count. A missing buf, split or out, or an
+ * empty range, gives no records. Implemented in csv_scan_fields.c. */
+void ember_csv_count_records(const char *buf, const ember_split *split, ember_csv_dialect dialect,
+                             int expected_fields, ember_csv_record_stats *out);
+
 #endif
