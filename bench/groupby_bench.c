@@ -81,9 +81,10 @@ int main(int argc, char **argv) {
         if (seconds < 0)
             goto done;
         end_to_end[t] = read + seconds;
-        printf("{\"query\":\"groupby_%s\",\"mode\":\"end_to_end\",\"device\":\"%s\",\"groups\":%lld,"
-               "\"seconds\":%.6f}\n",
-               key, ember_session_device_name(session, 0), (long long)groups, end_to_end[t]);
+        printf(
+            "{\"query\":\"groupby_%s\",\"mode\":\"end_to_end\",\"device\":\"%s\",\"groups\":%lld,"
+            "\"seconds\":%.6f}\n",
+            key, ember_session_device_name(session, 0), (long long)groups, end_to_end[t]);
         ember_frame_free(frame);
         frame = NULL;
     }
