@@ -72,8 +72,8 @@ static row *generate(int64_t rows, shape kind, bool nulls, bool lopsided, uint64
     }
     for (int64_t i = 0; i < rows; i++) {
         row *r = &data[i];
-        int64_t key = kind == UNIFORM ? (int64_t)(next_u64() % keys)
-                      : kind == ZIPF  ? zipf_key(cdf, keys)
+        int64_t key = kind == UNIFORM  ? (int64_t)(next_u64() % keys)
+                      : kind == ZIPF   ? zipf_key(cdf, keys)
                       : kind == SINGLE ? 7
                                        : i;
         r->k_int = key * 7919 - 500000;
@@ -204,8 +204,8 @@ static void assert_close(double got, double expected, const char *what, const ch
         fail_msg("group %s: %s = %.17g, expected %.17g", key, what, got, expected);
 }
 
-static const char *const AGGS[] = {"count",     "count:v_int", "sum:v_int",   "min:v_int",
-                                   "max:v_int", "mean:v_int",  "sum:v_float", "min:v_float",
+static const char *const AGGS[] = {"count",       "count:v_int",  "sum:v_int",     "min:v_int",
+                                   "max:v_int",   "mean:v_int",   "sum:v_float",   "min:v_float",
                                    "max:v_float", "mean:v_float", "count:v_float", NULL};
 
 /* Compares an ember result table against the reference, group by group. */
@@ -426,8 +426,8 @@ static void test_int64_sum_overflow_names_group(void **state) {
     free(path);
 }
 
-static void expect_plan_error(ember_frame *frame, const char *const *keys,
-                              const char *const *aggs, ember_status expected, const char *needle) {
+static void expect_plan_error(ember_frame *frame, const char *const *keys, const char *const *aggs,
+                              ember_status expected, const char *needle) {
     ember_frame *grouped = NULL;
     assert_int_equal(ember_group_by(frame, keys, aggs, &grouped), expected);
     assert_null(grouped);
@@ -464,7 +464,7 @@ static void test_plan_errors_and_names(void **state) {
     expect_plan_error(frame, cat, dup, EMBER_ERROR_INVALID_ARGUMENT, "named 'count'");
 
     /* Output names, renaming, and the default aggregate. */
-    const char *aggs[] = {"count", "count:price", "sum:qty", "min:price", "max:price",
+    const char *aggs[] = {"count",    "count:price",        "sum:qty", "min:price", "max:price",
                           "mean:qty", "sum:price as total", NULL};
     ember_frame *grouped = NULL;
     assert_int_equal(ember_group_by(frame, cat, aggs, &grouped), EMBER_OK);

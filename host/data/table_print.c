@@ -14,8 +14,8 @@
 #define MIN_COLUMN_WIDTH 3
 
 /* The shortest of %.15g, %.16g, %.17g that reads back to the same double (%.17g always does),
- * so 0.1 prints as "0.1", not "0.10000000000000001"; 2.0 prints as "2.0". NaN and the infinities get the spelling
- * Spark and ember's CSV reader use. Returns the length. */
+ * so 0.1 prints as "0.1", not "0.10000000000000001"; 2.0 prints as "2.0". NaN and the infinities
+ * get the spelling Spark and ember's CSV reader use. Returns the length. */
 static size_t format_float64(double value, char *text) {
     const char *word = NULL;
     if (isnan(value))

@@ -98,12 +98,12 @@ static void scan_task(void *raw, int index, int thread) {
         /* Nothing widens unless the loader says so. */
         memcpy(needed, source->schema.types, (size_t)source->schema.count * sizeof *needed);
         if (scan->convert_none)
-            status = ember_csv_count_split(source->data, &source->splits[index],
-                                           &source->schema, &source->config, part, &err);
+            status = ember_csv_count_split(source->data, &source->splits[index], &source->schema,
+                                           &source->config, part, &err);
         else
-            status = ember_csv_parse_split(source->data, &source->splits[index],
-                                           &source->schema, scan->keep ? NULL : scan->wanted,
-                                           &source->config, part, needed, &err);
+            status = ember_csv_parse_split(source->data, &source->splits[index], &source->schema,
+                                           scan->keep ? NULL : scan->wanted, &source->config, part,
+                                           needed, &err);
         part->index = index;
         bool widen = false;
         for (int c = 0; status == EMBER_OK && c < source->schema.count; c++)

@@ -38,8 +38,7 @@ static ember_status keep_partition(void *raw, const ember_task *task, ember_erro
             return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory collecting");
         for (int64_t r = 0; r < src->length; r++)
             if (!ember_column_append_from(&slot->columns[c], src, r, &too_big))
-                return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY,
-                                       "out of memory collecting");
+                return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory collecting");
     }
     return EMBER_OK;
 }
@@ -50,7 +49,6 @@ static void forget_partitions(void *raw) {
     for (int i = 0; i < ctx->count; i++)
         ember_partition_clear(&ctx->parts[i]);
 }
-
 
 /* Concatenates partitions (in order) into a table with schema's columns. */
 static ember_status table_from_partitions(const ember_schema *schema, ember_partition *parts,

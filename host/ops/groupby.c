@@ -43,8 +43,7 @@ static ember_agg_op device_op(ember_agg_kind kind) {
 
 /* "region=EU, category=null" for messages about a group. */
 static void describe_group(const ember_groupby_plan *plan, const ember_schema *input,
-                           const ember_column *const *keys, int64_t row, char *buf,
-                           size_t len) {
+                           const ember_column *const *keys, int64_t row, char *buf, size_t len) {
     size_t used = 0;
     buf[0] = '\0';
     for (int k = 0; k < plan->key_count && used + 1 < len; k++) {
@@ -112,8 +111,7 @@ static ember_status build_partial(const ember_groupby_plan *plan, const ember_co
         if (!ember_column_init(column, keys[k]->type, result->groups))
             goto oom;
         bool too_big = false;
-        if (!ember_column_gather(column, keys[k], result->representative, result->groups,
-                                 &too_big))
+        if (!ember_column_gather(column, keys[k], result->representative, result->groups, &too_big))
             goto oom;
     }
     for (int a = 0; a < plan->agg_count; a++) {
@@ -288,11 +286,10 @@ static ember_status build_table(const ember_groupby_plan *plan, const ember_sche
             else if (counts[g] == 0)
                 ok = ember_column_append_null(column);
             else if (spec->kind == EMBER_AGG_MEAN)
-                ok = ember_column_append_float64(
-                    column, (spec->input_type == EMBER_TYPE_INT64
-                                 ? (double)((const int64_t *)values)[g]
-                                 : ((const double *)values)[g]) /
-                                (double)counts[g]);
+                ok = ember_column_append_float64(column, (spec->input_type == EMBER_TYPE_INT64
+                                                              ? (double)((const int64_t *)values)[g]
+                                                              : ((const double *)values)[g]) /
+                                                             (double)counts[g]);
             else if (spec->input_type == EMBER_TYPE_INT64)
                 ok = ember_column_append_int64(column, ((const int64_t *)values)[g]);
             else
