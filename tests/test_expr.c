@@ -19,33 +19,6 @@
 #include "device/program.h"
 #include "plan/expr.h"
 
-static ember_worker *workers;
-static int worker_count;
-static ember_program_cache *programs;
-
-static int group_setup(void **state) {
-    ember_error err;
-    ember_error_clear(&err);
-    ember_status status = ember_workers_open(NULL, &workers, &worker_count, &err);
-    if (status == EMBER_ERROR_NO_DEVICE) {
-        workers = NULL;
-        worker_count = 0;
-        return 0;
-    }
-    if (status != EMBER_OK) {
-        fprintf(stderr, "ember_workers_open: %s\n", err.message);
-        return -1;
-    }
-    programs = ember_program_cache_create(getenv("EMBER_CACHE_DIR"));
-    return programs ? 0 : -1;
-}
-
-static int group_teardown(void **state) {
-    ember_program_cache_free(programs);
-    ember_workers_close(workers, worker_count);
-    return 0;
-}
-
 static double now_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -836,7 +809,7 @@ static void build_source(text *src, ember_expr *const *exprs, int count, const t
 
 static void run_on_device(ember_expr *const *exprs, int count, const table *t, const char *options,
                           device_results *out) {
-    const ember_worker *worker = &workers[0];
+    const ember_worker *worker = &tu_workers[0];
     cl_command_queue queue = worker->queues[0];
     text src = {0};
     build_source(&src, exprs, count, t);
@@ -845,7 +818,7 @@ static void run_on_device(ember_expr *const *exprs, int count, const table *t, c
     double start = now_seconds();
     cl_program program;
     ember_status status =
-        ember_program_get(programs, worker, src.data, src.length, options, &program, &err);
+        ember_program_get(tu_programs, worker, src.data, src.length, options, &program, &err);
     if (status != EMBER_OK) {
         char *path = tu_tmp_path("expr_failed.cl"); /* kept for reading */
         tu_write_file(path, src.data, src.length);
@@ -1014,7 +987,7 @@ static void compare_all(ember_expr *const *exprs, int count, const table *t,
 }
 
 static void need_device(void) {
-    if (worker_count == 0)
+    if (tu_worker_count == 0)
         skip();
 }
 
@@ -1639,5 +1612,5 @@ int main(void) {
         cmocka_unit_test(test_alloc_failures), cmocka_unit_test(test_device_cases),
         cmocka_unit_test(test_differential),   cmocka_unit_test(test_differential_optimized),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, tu_devices_open, tu_devices_close);
 }

@@ -17,10 +17,7 @@
 #define MAX_COLUMNS 12
 #define MAX_AGGS    12
 
-static ember_worker *workers;
-static int worker_count;
-static ember_program_cache *programs;
-/* The worker the calls run on: workers[0], or a copy that hides extensions from the code. */
+/* The worker the calls run on: tu_workers[0], or a copy that hides extensions from the code. */
 static const ember_worker *worker;
 
 /* A batch: key columns and value columns, all rows long. */
@@ -37,33 +34,10 @@ typedef struct agg_spec {
     int column;
 } agg_spec;
 
-static int group_setup(void **state) {
-    ember_error err;
-    ember_error_clear(&err);
-    ember_status status = ember_workers_open(NULL, &workers, &worker_count, &err);
-    if (status == EMBER_ERROR_NO_DEVICE) {
-        workers = NULL;
-        worker_count = 0;
-        return 0;
-    }
-    if (status != EMBER_OK) {
-        fprintf(stderr, "ember_workers_open: %s\n", err.message);
-        return -1;
-    }
-    programs = ember_program_cache_create(getenv("EMBER_CACHE_DIR"));
-    return programs ? 0 : -1;
-}
-
-static int group_teardown(void **state) {
-    ember_program_cache_free(programs);
-    ember_workers_close(workers, worker_count);
-    return 0;
-}
-
 static void need_device(void) {
-    if (worker_count == 0)
+    if (tu_worker_count == 0)
         skip();
-    worker = &workers[0];
+    worker = &tu_workers[0];
 }
 
 static uint64_t next_random(uint64_t *seed) {
@@ -193,8 +167,8 @@ static ember_status run_groupby(const table *t, const agg_spec *specs, int agg_c
     call_inputs in;
     inputs_make(&in, t, specs, agg_count, counts);
     ember_error_clear(err);
-    return ember_groupby_device(programs, worker, worker->queues[0], in.key_pointers, t->key_count,
-                                in.aggs, agg_count, t->rows, tuning, out, err);
+    return ember_groupby_device(tu_programs, worker, worker->queues[0], in.key_pointers,
+                                t->key_count, in.aggs, agg_count, t->rows, tuning, out, err);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -993,18 +967,18 @@ static void test_invalid_arguments(void **state) {
     ember_group_result out;
     ember_error err;
     ember_error_clear(&err);
-    assert_int_equal(ember_groupby_device(programs, worker, worker->queues[0], in.key_pointers, 0,
-                                          in.aggs, 1, t.rows, NULL, &out, &err),
+    assert_int_equal(ember_groupby_device(tu_programs, worker, worker->queues[0], in.key_pointers,
+                                          0, in.aggs, 1, t.rows, NULL, &out, &err),
                      EMBER_ERROR_INVALID_ARGUMENT);
     ember_error_clear(&err);
-    assert_int_equal(ember_groupby_device(programs, worker, worker->queues[0], in.key_pointers, 1,
-                                          in.aggs, 1, t.rows + 1, NULL, &out, &err),
+    assert_int_equal(ember_groupby_device(tu_programs, worker, worker->queues[0], in.key_pointers,
+                                          1, in.aggs, 1, t.rows + 1, NULL, &out, &err),
                      EMBER_ERROR_INVALID_ARGUMENT);
     assert_non_null(strstr(err.message, "rows"));
     ember_error_clear(&err);
     in.aggs[2].type = EMBER_TYPE_STRING;
-    assert_int_equal(ember_groupby_device(programs, worker, worker->queues[0], in.key_pointers, 1,
-                                          in.aggs, 3, t.rows, NULL, &out, &err),
+    assert_int_equal(ember_groupby_device(tu_programs, worker, worker->queues[0], in.key_pointers,
+                                          1, in.aggs, 3, t.rows, NULL, &out, &err),
                      EMBER_ERROR_INVALID_ARGUMENT);
     table_clear(&t);
 }
@@ -1063,14 +1037,14 @@ static void test_devices_without_extensions(void **state) {
         table_end_row(&strings);
     }
     for (int variant = 0; variant < 3; variant++) {
-        ember_worker hidden = workers[0];
+        ember_worker hidden = tu_workers[0];
         hidden.info.int64_atomics = variant == 1;
         hidden.info.fp64 = variant == 2;
         worker = &hidden;
         check_all(&uniform, every_op, EVERY_OP_COUNT);
         check_all(&strings, every_op, EVERY_OP_COUNT);
         check_merge(&uniform, every_op, EVERY_OP_COUNT, 0);
-        worker = &workers[0];
+        worker = &tu_workers[0];
     }
     table_clear(&uniform);
     table_clear(&strings);
@@ -1099,5 +1073,5 @@ int main(void) {
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_devices_without_extensions),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, tu_devices_open, tu_devices_close);
 }

@@ -93,3 +93,35 @@ int tu_shared_session_close(void **state) {
     tu_shared_session = NULL;
     return 0;
 }
+
+ember_worker *tu_workers;
+int tu_worker_count;
+ember_program_cache *tu_programs;
+
+int tu_devices_open(void **state) {
+    (void)state;
+    ember_error err;
+    ember_error_clear(&err);
+    ember_status status = ember_workers_open(NULL, &tu_workers, &tu_worker_count, &err);
+    if (status == EMBER_ERROR_NO_DEVICE) {
+        tu_workers = NULL;
+        tu_worker_count = 0;
+        return 0;
+    }
+    if (status != EMBER_OK) {
+        fprintf(stderr, "ember_workers_open: %s\n", err.message);
+        return -1;
+    }
+    tu_programs = ember_program_cache_create(getenv("EMBER_CACHE_DIR"));
+    return tu_programs ? 0 : -1;
+}
+
+int tu_devices_close(void **state) {
+    (void)state;
+    ember_program_cache_free(tu_programs);
+    ember_workers_close(tu_workers, tu_worker_count);
+    tu_programs = NULL;
+    tu_workers = NULL;
+    tu_worker_count = 0;
+    return 0;
+}

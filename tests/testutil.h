@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "device/device.h"
+#include "device/program.h"
 #include "ember.h"
 
 /* A fresh path under $EMBER_TEST_TMP (or /tmp) unique to this process and name. Caller frees
@@ -29,5 +31,14 @@ ember_session *tu_session_open(void);
 extern ember_session *tu_shared_session;
 int tu_shared_session_open(void **state);
 int tu_shared_session_close(void **state);
+
+/* The default device's workers and a program cache on $EMBER_CACHE_DIR, for tests of the
+ * device layer: cmocka group setup/teardown. tu_worker_count is 0 when no OpenCL device
+ * exists (tests then skip). */
+extern ember_worker *tu_workers;
+extern int tu_worker_count;
+extern ember_program_cache *tu_programs;
+int tu_devices_open(void **state);
+int tu_devices_close(void **state);
 
 #endif
