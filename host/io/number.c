@@ -9,17 +9,17 @@
 
 #include "common/alloc.h"
 
+/* Length of a leading '+' or '-' (0 or 1); *negative tells which. */
+static size_t sign_length(const char *text, size_t len, bool *negative) {
+    *negative = len > 0 && text[0] == '-';
+    return len > 0 && (text[0] == '-' || text[0] == '+');
+}
+
 bool ember_parse_int64(const char *text, size_t len, int64_t *out) {
-    size_t i = 0;
-    bool negative = false;
-    if (len == 0)
+    bool negative;
+    size_t i = sign_length(text, len, &negative);
+    if (i == len)
         return false;
-    if (text[0] == '-' || text[0] == '+') {
-        negative = text[0] == '-';
-        i = 1;
-        if (len == 1)
-            return false;
-    }
     uint64_t value = 0;
     /* The magnitude limit: 2^63 - 1, or 2^63 for a negative number. */
     uint64_t limit = negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
@@ -75,14 +75,10 @@ static bool slow_path(const char *text, size_t len, double *out) {
 }
 
 bool ember_parse_float64(const char *text, size_t len, double *out) {
-    size_t i = 0;
-    bool negative = false;
     if (len == 0)
         return false;
-    if (text[0] == '-' || text[0] == '+') {
-        negative = text[0] == '-';
-        i = 1;
-    }
+    bool negative;
+    size_t i = sign_length(text, len, &negative);
     uint64_t mantissa = 0;
     int digits = 0, significant = 0, fraction_digits = 0;
     bool exact = true;
