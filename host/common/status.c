@@ -28,6 +28,8 @@ const char *ember_type_name(ember_type type) {
         return "float64";
     case EMBER_TYPE_STRING:
         return "string";
+    case EMBER_TYPE_BOOL:
+        return "bool";
     }
     return "unknown";
 }

@@ -132,6 +132,7 @@ bool ember_column_append_null(ember_column *column) {
     }
     switch (column->type) {
     case EMBER_TYPE_INT64:
+    case EMBER_TYPE_BOOL:
         ((int64_t *)column->values)[column->length] = 0;
         break;
     case EMBER_TYPE_FLOAT64:
@@ -165,6 +166,7 @@ bool ember_column_append_from(ember_column *column, const ember_column *src, int
         return ember_column_append_null(column);
     switch (src->type) {
     case EMBER_TYPE_INT64:
+    case EMBER_TYPE_BOOL:
         return ember_column_append_int64(column, ((const int64_t *)src->values)[row]);
     case EMBER_TYPE_FLOAT64:
         return ember_column_append_float64(column, ((const double *)src->values)[row]);

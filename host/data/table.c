@@ -98,7 +98,8 @@ bool ember_table_is_null(const ember_table *table, size_t column, int64_t row) {
 
 int64_t ember_table_int64(const ember_table *table, size_t column, int64_t row) {
     const ember_column *c = cell_column(table, column, row);
-    if (!c || c->type != EMBER_TYPE_INT64 || !ember_column_is_valid(c, row))
+    if (!c || (c->type != EMBER_TYPE_INT64 && c->type != EMBER_TYPE_BOOL) ||
+        !ember_column_is_valid(c, row))
         return 0;
     return ((const int64_t *)c->values)[row];
 }

@@ -117,6 +117,9 @@ static const char *cell_text(const ember_table *table, size_t column, int64_t ro
     case EMBER_TYPE_FLOAT64:
         *len = format_float64(ember_table_float64(table, column, row), number);
         return number;
+    case EMBER_TYPE_BOOL:
+        *len = ember_table_int64(table, column, row) ? 4 : 5;
+        return ember_table_int64(table, column, row) ? "true" : "false";
     case EMBER_TYPE_STRING:
         break;
     }
@@ -236,6 +239,9 @@ static void write_csv_cell(const ember_table *table, size_t column, int64_t row,
     case EMBER_TYPE_FLOAT64:
         len = format_float64(ember_table_float64(table, column, row), number);
         fwrite(number, 1, len, out);
+        return;
+    case EMBER_TYPE_BOOL:
+        fputs(ember_table_int64(table, column, row) ? "true" : "false", out);
         return;
     case EMBER_TYPE_STRING: {
         const char *text = ember_table_string(table, column, row, &len);

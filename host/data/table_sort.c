@@ -45,6 +45,7 @@ static int compare_key(const ember_column *column, int64_t a, int64_t b) {
         return a_valid == b_valid ? 0 : a_valid ? -1 : 1;
     switch (column->type) {
     case EMBER_TYPE_INT64:
+    case EMBER_TYPE_BOOL:
         return compare_int64(((const int64_t *)column->values)[a],
                              ((const int64_t *)column->values)[b]);
     case EMBER_TYPE_FLOAT64:
@@ -77,6 +78,7 @@ static sort_entry key_entry(const ember_column *column, int64_t row) {
         return entry;
     switch (column->type) {
     case EMBER_TYPE_INT64:
+    case EMBER_TYPE_BOOL:
         /* Flipping the sign bit turns two's complement order into unsigned order. */
         entry.prefix = (uint64_t)((const int64_t *)column->values)[row] ^ (1ull << 63);
         break;
@@ -202,7 +204,7 @@ static bool permute_column(const ember_column *column, const sort_entry *order, 
                 out->validity[i >> 3] |= (uint8_t)(1u << (i & 7));
         }
     }
-    if (column->type == EMBER_TYPE_INT64) {
+    if (column->type == EMBER_TYPE_INT64 || column->type == EMBER_TYPE_BOOL) {
         int64_t *values = ember_malloc_aligned((size_t)n * sizeof *values);
         if (!values)
             return false;

@@ -71,9 +71,12 @@ typedef enum ember_type {
     EMBER_TYPE_INT64 = 0,
     EMBER_TYPE_FLOAT64 = 1,
     EMBER_TYPE_STRING = 2,
+    /* A boolean: the result of a map or with_column of a predicate. Stored like an int64 (0 or
+     * 1), read with ember_table_int64; written and printed as true / false. */
+    EMBER_TYPE_BOOL = 3,
 } ember_type;
 
-/* "int64", "float64", "string". */
+/* "int64", "float64", "string", "bool". */
 EMBER_API const char *ember_type_name(ember_type type);
 
 /* ---------------------------------------------------------------------------------------
@@ -273,6 +276,18 @@ EMBER_API ember_status ember_table_print(const ember_table *table, FILE *out, in
  * delimiter ',', a quote, CR or LF (quotes doubled); a null is an empty field, an empty string
  * is "". Floats are written with the shortest text that reads back to the same double. */
 EMBER_API ember_status ember_table_write_csv(const ember_table *table, FILE *out);
+
+/* Exports the table through the Arrow C Data Interface (https://arrow.apache.org/docs/format/
+ * CDataInterface.html) as one record batch: a struct array ("+s") with one child per column
+ * (int64 "l", float64 "g", utf8 "u", bool "b"), nulls in validity bitmaps. The structures are
+ * declared in ember_arrow_abi.h (installed beside this header). On success the caller owns
+ * *schema and *array and must call their release callbacks; the table may be freed before
+ * that (the export holds its own copy of the buffers). On failure nothing is left to release. */
+struct ArrowSchema;
+struct ArrowArray;
+EMBER_API ember_status ember_table_export_arrow(const ember_table *table,
+                                                struct ArrowSchema *schema,
+                                                struct ArrowArray *array);
 
 /* ---------------------------------------------------------------------------------------
  * Job metrics of the last action run on a session (like Spark's Jobs UI).
