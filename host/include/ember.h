@@ -280,9 +280,13 @@ EMBER_API ember_status ember_table_write_csv(const ember_table *table, FILE *out
 /* Exports the table through the Arrow C Data Interface (https://arrow.apache.org/docs/format/
  * CDataInterface.html) as one record batch: a struct array ("+s") with one child per column
  * (int64 "l", float64 "g", utf8 "u", bool "b"), nulls in validity bitmaps. The structures are
- * declared in ember_arrow_abi.h (installed beside this header). On success the caller owns
- * *schema and *array and must call their release callbacks; the table may be freed before
- * that (the export holds its own copy of the buffers). On failure nothing is left to release. */
+ * declared in ember_arrow_abi.h (installed beside this header). Each child is named after its
+ * column and flagged nullable; a column without nulls has no validity bitmap. On success the
+ * caller owns *schema and *array and must call their release callbacks; the table may be freed
+ * before that (the export holds its own 64-byte aligned copy of the buffers, one allocation per
+ * column, so a child moved out of the batch may be released on its own). On failure
+ * (EMBER_ERROR_INVALID_ARGUMENT for a NULL argument, EMBER_ERROR_OUT_OF_MEMORY) the release
+ * members of the structures given are set to NULL: nothing is left to release. */
 struct ArrowSchema;
 struct ArrowArray;
 EMBER_API ember_status ember_table_export_arrow(const ember_table *table,
