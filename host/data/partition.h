@@ -39,6 +39,8 @@ static inline bool ember_column_is_valid(const ember_column *column, int64_t row
 /* Frees every buffer of the partition's columns and the column array (not the partition
  * struct itself); leaves it empty. */
 void ember_partition_clear(ember_partition *partition);
+/* Frees a column's buffers; leaves it empty and not loaded (its type kept). */
+void ember_column_clear(ember_column *column);
 
 /* String value of row (not NUL-terminated). */
 static inline const char *ember_column_string(const ember_column *column, int64_t row,

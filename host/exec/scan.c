@@ -1,6 +1,7 @@
-/* scan.c: the scan stage (see scan.h). When an inferred column meets a value that does not
- * fit, the stage finishes its pass collecting every needed widening, widens the schema and
- * runs again, so no value is ever lost; each column widens at most twice. */
+/* scan.c: the stage that reads a pipeline's source (see scan.h). When an inferred CSV column
+ * meets a value that does not fit, the stage finishes its pass collecting every needed
+ * widening, widens the schema, re-checks the steps above and runs again, so no value is ever
+ * lost; each column widens at most twice. */
 #include "exec/scan.h"
 
 #include <pthread.h>
@@ -11,7 +12,8 @@
 #include "session/session_internal.h"
 
 typedef struct scan_context {
-    ember_frame *frame;
+    ember_frame *frame; /* the pipeline's source */
+    const ember_pipeline *pipeline;
     ember_session *session;
     const bool *wanted;
     const ember_scan_op *op;
@@ -65,31 +67,43 @@ static ember_status upload_for_cache(ember_cached_partition *cached, ember_worke
     return EMBER_OK;
 }
 
-static void scan_task(void *raw, int index, int thread) {
-    scan_context *scan = raw;
+/* Rows [first, last) of range slice index. */
+static void range_slice(const ember_frame *frame, int index, int64_t *first, int64_t *rows) {
+    unsigned __int128 n = (uint64_t)frame->range_end - (uint64_t)frame->range_start;
+    uint64_t a = (uint64_t)(n * (unsigned)index / (unsigned)frame->partitions);
+    uint64_t b = (uint64_t)(n * (unsigned)(index + 1) / (unsigned)frame->partitions);
+    *first = (int64_t)((uint64_t)frame->range_start + a);
+    *rows = (int64_t)(b - a);
+}
+
+/* One source partition through the operator. */
+static ember_status scan_partition(scan_context *scan, int index, ember_worker *worker, int w,
+                                   cl_command_queue queue, ember_type *needed, ember_error *err) {
     ember_frame *frame = scan->frame;
-    ember_csv_source *source = frame->source;
-    ember_session *session = scan->session;
-    ember_error err;
-    ember_error_clear(&err);
-    /* A cached partition's buffers live on the device that cached it. */
-    int w = frame->cache ? frame->cache[index].worker : ember_session_acquire_worker(session);
-    if (frame->cache)
-        atomic_fetch_add(&session->worker_load[w], 1);
-    ember_worker *worker = &session->workers[w];
-    ember_task task = {
-        .index = index, .worker = worker, .queue = worker->queues[thread % worker->queue_count]};
-    ember_partition local;
+    ember_task task = {.index = index,
+                       .worker = worker,
+                       .queue = queue,
+                       .pipeline = scan->pipeline};
+    ember_partition local = {0};
     ember_cached_partition *cached = NULL;
     ember_partition *part = &local;
-    ember_type *needed = ember_calloc((size_t)source->schema.count + 1, sizeof *needed);
     ember_status status = EMBER_OK;
     if (frame->cache) {
         cached = &frame->cache[index];
         part = &cached->partition;
-    } else if (!needed) {
-        status = ember_error_set(&err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
+    } else if (frame->kind == EMBER_FRAME_RANGE) {
+        /* No data: the kernels compute each value from its row. */
+        ember_column *column = ember_calloc(1, sizeof *column);
+        if (!column)
+            return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
+        column->type = EMBER_TYPE_INT64;
+        local.columns = column;
+        local.column_count = 1;
+        local.index = index;
+        range_slice(frame, index, &task.range_start, &local.rows);
+        column->length = local.rows;
     } else {
+        ember_csv_source *source = frame->source;
         if (scan->keep) {
             cached = &scan->kept[index];
             cached->worker = w;
@@ -99,11 +113,11 @@ static void scan_task(void *raw, int index, int thread) {
         memcpy(needed, source->schema.types, (size_t)source->schema.count * sizeof *needed);
         if (scan->convert_none)
             status = ember_csv_count_split(source->data, &source->splits[index], &source->schema,
-                                           &source->config, part, &err);
+                                           &source->config, part, err);
         else
             status = ember_csv_parse_split(source->data, &source->splits[index], &source->schema,
                                            scan->keep ? NULL : scan->wanted, &source->config, part,
-                                           needed, &err);
+                                           needed, err);
         part->index = index;
         bool widen = false;
         for (int c = 0; status == EMBER_OK && c < source->schema.count; c++)
@@ -123,24 +137,52 @@ static void scan_task(void *raw, int index, int thread) {
         pthread_mutex_unlock(&scan->lock);
         if (widen) {
             ember_partition_clear(part);
-            goto done;
+            return EMBER_OK;
         }
     }
     if (status == EMBER_OK && scan->keep)
-        status = upload_for_cache(cached, worker, task.queue, &err);
+        status = upload_for_cache(cached, worker, queue, err);
     if (status == EMBER_OK) {
         task.partition = part;
         task.owned = cached ? NULL : part;
         task.buffers = cached ? cached->buffers : NULL;
         int64_t rows = part->rows;
-        status = scan->op->run(scan->op->context, &task, &err);
+        status = scan->op->run(scan->op->context, &task, err);
         pthread_mutex_lock(&scan->lock);
         scan->rows += status == EMBER_OK ? rows : 0;
         pthread_mutex_unlock(&scan->lock);
     }
     if (!frame->cache && !scan->keep)
         ember_partition_clear(part);
-done:
+    return status;
+}
+
+/* Task j: the source partitions of the frame's partition j, in order, on one worker. */
+static void scan_task(void *raw, int j, int thread) {
+    scan_context *scan = raw;
+    ember_frame *frame = scan->frame;
+    ember_session *session = scan->session;
+    const ember_pipeline *pipeline = scan->pipeline;
+    ember_error err;
+    ember_error_clear(&err);
+    int first = pipeline->task_first[j];
+    /* A cached partition's buffers live on the device that cached it. */
+    int w = frame->cache ? frame->cache[first].worker : ember_session_acquire_worker(session);
+    if (frame->cache)
+        atomic_fetch_add(&session->worker_load[w], 1);
+    ember_worker *worker = &session->workers[w];
+    cl_command_queue queue = worker->queues[thread % worker->queue_count];
+    int columns = frame->kind == EMBER_FRAME_CSV ? frame->source->schema.count : 0;
+    ember_type *needed = ember_calloc((size_t)columns + 1, sizeof *needed);
+    int index = first;
+    ember_status status = EMBER_OK;
+    if (!needed)
+        status = ember_error_set(&err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
+    while (status == EMBER_OK && index < pipeline->task_first[j + 1]) {
+        status = scan_partition(scan, index, worker, w, queue, needed, &err);
+        if (status == EMBER_OK)
+            index++;
+    }
     if (status != EMBER_OK)
         record_error(scan, index, &err);
     ember_free(needed);
@@ -155,46 +197,85 @@ static void free_kept(scan_context *scan, int count) {
     scan->kept = NULL;
 }
 
-ember_status ember_scan_run(ember_frame *frame, const bool *wanted, struct ember_job *job,
+/* The pipeline of top, after its columns caught up with a widened source. */
+static ember_status plan(ember_frame *top, ember_pipeline **pipeline) {
+    ember_error err;
+    ember_error_clear(&err);
+    ember_status status = ember_frame_refresh(top, &err);
+    if (status == EMBER_OK)
+        status = ember_pipeline_create(top, pipeline, &err);
+    if (status != EMBER_OK)
+        return ember_session_take_error(top->session, &err);
+    if ((*pipeline)->source->kind != EMBER_FRAME_CSV &&
+        (*pipeline)->source->kind != EMBER_FRAME_RANGE && !(*pipeline)->source->cache) {
+        ember_pipeline_free(*pipeline);
+        *pipeline = NULL;
+        return ember_session_fail(top->session, EMBER_ERROR_INTERNAL,
+                                  "scan: the stage's source was not materialized");
+    }
+    return EMBER_OK;
+}
+
+static const char *stage_name(const scan_context *scan) {
+    if (scan->op->name)
+        return scan->op->name;
+    if (scan->frame->cache)
+        return "cache";
+    return scan->frame->kind == EMBER_FRAME_RANGE ? "range" : "scan";
+}
+
+ember_status ember_scan_run(ember_frame *top, const bool *wanted, struct ember_job *job,
                             const ember_scan_op *op) {
-    ember_session *session = frame->session;
-    ember_csv_source *source = frame->source;
-    int count = frame->cache ? frame->cache_count : source->split_count;
+    ember_session *session = top->session;
+    ember_pipeline *pipeline = NULL;
+    ember_status status = plan(top, &pipeline);
+    if (status != EMBER_OK)
+        return status;
+    ember_frame *frame = pipeline->source;
+    const ember_schema *schema = ember_frame_schema(frame);
+    int count = ember_frame_partition_count(frame);
     scan_context scan = {.frame = frame,
+                         .pipeline = pipeline,
                          .session = session,
-                         .wanted = wanted,
                          .op = op,
-                         .keep = frame->cache_requested && !frame->cache,
+                         .keep = frame->kind == EMBER_FRAME_CSV && frame->cache_requested &&
+                                 !frame->cache,
                          .error_index = -1};
     pthread_mutex_init(&scan.lock, NULL);
     ember_error_clear(&scan.error);
-    ember_status status = EMBER_OK;
-    bool *none = NULL;
-    scan.needed = ember_calloc((size_t)source->schema.count + 1, sizeof *scan.needed);
-    /* The loader reads a NULL wanted list as "all"; the scan's NULL means "none". */
-    if (!wanted)
-        scan.wanted = none = ember_calloc((size_t)source->schema.count + 1, sizeof *none);
-    scan.convert_none = !scan.keep;
-    for (int c = 0; scan.wanted && c < source->schema.count; c++)
-        scan.convert_none &= !scan.wanted[c];
-    if (!scan.needed || !scan.wanted) {
+    bool *source_wanted = ember_calloc((size_t)schema->count + 1, sizeof *source_wanted);
+    scan.needed = ember_calloc((size_t)schema->count + 1, sizeof *scan.needed);
+    if (!scan.needed || !source_wanted) {
         status = ember_session_fail(session, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
         goto done;
     }
     for (;;) {
-        ember_stage_record *stage = ember_job_stage_add(job, frame->cache ? "cache" : "scan");
+        ember_pipeline_source_columns(pipeline, wanted, source_wanted);
+        scan.wanted = source_wanted;
+        scan.convert_none = !scan.keep;
+        for (int c = 0; c < schema->count; c++)
+            scan.convert_none &= !source_wanted[c];
+        if (op->start) {
+            ember_error err;
+            ember_error_clear(&err);
+            status = op->start(op->context, pipeline, count, &err);
+            if (status != EMBER_OK) {
+                ember_session_take_error(session, &err);
+                goto done;
+            }
+        }
+        ember_stage_record *stage = ember_job_stage_add(job, stage_name(&scan));
         double started = ember_now();
-        memcpy(scan.needed, source->schema.types,
-               (size_t)source->schema.count * sizeof *scan.needed);
+        memcpy(scan.needed, schema->types, (size_t)schema->count * sizeof *scan.needed);
         scan.widen = false;
         scan.rows = scan.malformed = scan.dropped = scan.bytes = 0;
         if (scan.keep && !(scan.kept = ember_calloc((size_t)count + 1, sizeof *scan.kept))) {
             status = ember_session_fail(session, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
             goto done;
         }
-        ember_thread_pool_run(session->pool, count, scan_task, &scan);
+        ember_thread_pool_run(session->pool, pipeline->task_count, scan_task, &scan);
         if (stage) {
-            stage->tasks = count;
+            stage->tasks = pipeline->task_count;
             stage->rows = scan.rows;
             stage->bytes = scan.bytes;
             stage->seconds = ember_now() - started;
@@ -206,17 +287,23 @@ ember_status ember_scan_run(ember_frame *frame, const bool *wanted, struct ember
         }
         if (!scan.widen)
             break;
-        /* A value did not fit its inferred type: widen and run the stage again. */
-        memcpy(source->schema.types, scan.needed,
-               (size_t)source->schema.count * sizeof *scan.needed);
+        /* A value did not fit its inferred type: widen, re-check the steps, run again. */
+        memcpy(frame->source->schema.types, scan.needed,
+               (size_t)schema->count * sizeof *scan.needed);
+        frame->version++;
         free_kept(&scan, count);
         if (op->reset)
             op->reset(op->context);
+        ember_pipeline_free(pipeline);
+        scan.pipeline = pipeline = NULL;
+        if ((status = plan(top, &pipeline)) != EMBER_OK)
+            goto done;
+        scan.pipeline = pipeline;
     }
     job->metrics[EMBER_JOB_PARTITIONS] = count;
     if (frame->cache) {
         job->metrics[EMBER_JOB_PARTITIONS_CACHED] = count;
-    } else {
+    } else if (frame->kind == EMBER_FRAME_CSV) {
         job->metrics[EMBER_JOB_ROWS_READ] = scan.rows + scan.dropped;
         job->metrics[EMBER_JOB_ROWS_MALFORMED] = scan.malformed;
         job->metrics[EMBER_JOB_ROWS_DROPPED] = scan.dropped;
@@ -228,7 +315,8 @@ ember_status ember_scan_run(ember_frame *frame, const bool *wanted, struct ember
         scan.kept = NULL;
     }
 done:
-    ember_free(none);
+    ember_pipeline_free(pipeline);
+    ember_free(source_wanted);
     ember_free(scan.needed);
     pthread_mutex_destroy(&scan.lock);
     return status;

@@ -207,6 +207,14 @@ EMBER_API const char *ember_frame_column_name(const ember_frame *frame, size_t i
 EMBER_API ember_type ember_frame_column_type(const ember_frame *frame, size_t i);
 EMBER_API int ember_frame_partition_count(const ember_frame *frame);
 
+/* range(start, end, slices), like Spark's sc.parallelize(range(start, end), slices): one int64
+ * column "value" holding start, start + 1, ..., end - 1 (nothing when end <= start), cut into
+ * `slices` partitions of neighbouring values (slice i holds the values from i * n / slices to
+ * (i + 1) * n / slices - 1, offset by start). The values are generated on the device where they
+ * are used: no host data exists until an action needs rows on the host. */
+EMBER_API ember_status ember_range(ember_session *session, int64_t start, int64_t end, int slices,
+                                   ember_frame **out);
+
 /* Marks the frame to be kept on the device: the next action loads all its columns and keeps
  * the partitions resident; later actions reuse them without re-reading the file. */
 EMBER_API ember_status ember_cache(ember_frame *frame);
@@ -220,8 +228,37 @@ EMBER_API bool ember_frame_is_cached(const ember_frame *frame);
  * ------------------------------------------------------------------------------------- */
 #define EMBER_GROUP_BY_MAX_KEYS 4
 
-/* groupBy(keys).agg(aggregates). keys: a NULL-terminated list of 1 to 4 column names (int64,
- * float64 or string columns). aggregates: a NULL-terminated list; NULL or an empty list means
+/* The rows for which condition (an expression of docs/expressions.md, boolean) is true; a null
+ * condition drops the row, as SQL's WHERE does. Row order is kept. */
+EMBER_API ember_status ember_filter(ember_frame *frame, const char *condition, ember_frame **out);
+/* The columns named in the NULL-terminated list, in its order. */
+EMBER_API ember_status ember_select(ember_frame *frame, const char *const *columns,
+                                    ember_frame **out);
+/* frame's columns plus `name` computed by expression for each row; a column already named
+ * `name` is replaced where it stands (as Spark's withColumn). The type is the expression's:
+ * int64, float64, string or bool. */
+EMBER_API ember_status ember_with_column(ember_frame *frame, const char *name,
+                                         const char *expression, ember_frame **out);
+/* rdd.map(): on a one-column frame, a one-column frame "value" computed by expression (which
+ * names the input column, e.g. "value * 2" on a range). */
+EMBER_API ember_status ember_map(ember_frame *frame, const char *expression, ember_frame **out);
+
+/* repartition(n): the rows dealt round-robin into n partitions (the i-th row of the whole frame
+ * goes to partition i % n, so every partition has the same number of rows to within one). A
+ * shuffle: the job runs the frame's stage, then a "shuffle" stage on the device (histogram,
+ * prefix sum, scatter kernels); the rows of a partition keep their relative order. */
+EMBER_API ember_status ember_repartition(ember_frame *frame, int partitions, ember_frame **out);
+/* repartition(n, keys): rows with equal keys (a NULL-terminated list of 1 to 4 columns) go to
+ * the same partition, by a hash of the keys computed on the device. */
+EMBER_API ember_status ember_repartition_by(ember_frame *frame, int partitions,
+                                            const char *const *keys, ember_frame **out);
+/* coalesce(n): neighbouring partitions merged into n (never more than there are), without a
+ * shuffle; row order is kept. */
+EMBER_API ember_status ember_coalesce(ember_frame *frame, int partitions, ember_frame **out);
+
+/* groupBy(keys).agg(aggregates). keys: a NULL-terminated list of 0 to 4 column names (int64,
+ * float64 or string columns); no keys (NULL or an empty list) aggregates the whole frame into
+ * one row, as Spark's df.agg(). aggregates: a NULL-terminated list; NULL or an empty list means
  * {"count"}. Each aggregate is one of
  *     "count"        rows in the group                      -> int64 column "count"
  *     "count:COL"    non-null values of COL                 -> int64 column "count_COL"
@@ -244,9 +281,20 @@ EMBER_API ember_status ember_group_by(ember_frame *frame, const char *const *key
 /* Number of rows (after DROPMALFORMED drops; the number of groups of a group-by frame). */
 EMBER_API ember_status ember_count(ember_frame *frame, int64_t *out);
 
-/* Runs the frame and returns its rows as a host table (owned by the caller). */
+/* Runs the frame and returns its rows as a host table (owned by the caller). Without a
+ * shuffle or group-by in the plan, the rows come in the order of the input (the file's, or the
+ * range's), whatever the partition count. */
 typedef struct ember_table ember_table;
 EMBER_API ember_status ember_collect(ember_frame *frame, ember_table **out);
+
+/* Spark's show(n): prints the first max_rows rows (all when max_rows < 0) as a table to out,
+ * and how many rows were left out. */
+EMBER_API ember_status ember_show(ember_frame *frame, int64_t max_rows, FILE *out);
+
+/* Writes the frame's rows to path as CSV (the format of ember_table_write_csv). The rows go to
+ * a temporary file in the same directory, renamed to path only when the job succeeded, so a
+ * failed job leaves no partial file (and an existing file at path untouched). */
+EMBER_API ember_status ember_write_csv(ember_frame *frame, const char *path);
 
 /* ---------------------------------------------------------------------------------------
  * Tables: results on the host, columns in Arrow layout.

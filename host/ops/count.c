@@ -1,5 +1,6 @@
 /* count.c: the count action. Each partition's row mask is reduced on the device (fused into
- * the scan task, so no partition waits for the others); the partial counts are summed on the
+ * the scan task, so no partition waits for the others), or, with filters above the source, one
+ * fused kernel evaluates them and counts the rows kept; the partial counts are summed on the
  * host in a final one-task stage. */
 #include <stdatomic.h>
 #include <string.h>
@@ -10,6 +11,8 @@
 #include "data/table.h"
 #include "exec/scan.h"
 #include "ops/groupby_internal.h"
+#include "ops/pipeline_device.h"
+#include "ops/stage.h"
 #include "session/session_internal.h"
 
 #define COUNT_LOCAL_SIZE 64
@@ -19,6 +22,7 @@ typedef struct count_context {
     ember_session *session;
     atomic_llong total;
     atomic_llong mask_bytes;
+    ember_pipeline_program *program; /* filters to evaluate (fused kernel), or NULL */
 } count_context;
 
 /* The row mask of a partition with every row present: rows bits set, the rest of the last
@@ -38,11 +42,36 @@ static size_t round_up(size_t value, size_t multiple) {
     return (value + multiple - 1) / multiple * multiple;
 }
 
+/* Filters (or computed steps) above the source: one fused kernel evaluates them and counts. */
+static ember_status count_start(void *raw, const ember_pipeline *pipeline, int partitions,
+                                ember_error *err) {
+    (void)partitions;
+    count_context *ctx = raw;
+    ember_pipeline_program_free(ctx->program);
+    ctx->program = NULL;
+    if (pipeline->predicate_count == 0)
+        return EMBER_OK;
+    return ember_pipeline_program_create(pipeline, NULL, NULL, 0, ctx->session->pipelines_on_host,
+                                         &ctx->program, err);
+}
+
 static ember_status count_partition(void *raw, const ember_task *task, ember_error *err) {
     count_context *ctx = raw;
     int64_t rows = task->partition->rows;
     if (rows == 0)
         return EMBER_OK;
+    if (ctx->program) {
+        int64_t kept = 0;
+        ember_status status = ember_pipeline_reduce(ctx->program, ctx->session->programs, task,
+                                                    &kept, NULL, err);
+        if (status == EMBER_OK)
+            atomic_fetch_add(&ctx->total, kept);
+        return status;
+    }
+    if (!task->partition->columns || task->pipeline->source->kind == EMBER_FRAME_RANGE) {
+        atomic_fetch_add(&ctx->total, rows); /* a range slice: its length */
+        return EMBER_OK;
+    }
     size_t source_len = 0;
     const char *source = ember_kernel_source("count", &source_len);
     cl_program program;
@@ -128,7 +157,7 @@ ember_status ember_count(ember_frame *frame, int64_t *out) {
     struct ember_job *job = ember_job_create(session);
     if (!job)
         return ember_session_fail(session, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
-    if (frame->kind == EMBER_FRAME_GROUP_BY) {
+    if (frame->kind == EMBER_FRAME_GROUP_BY && !frame->cache && !frame->cache_requested) {
         /* The groups are the rows: run the group-by and count its result. */
         struct ember_table *table = NULL;
         ember_status status = ember_groupby_run(frame, job, NULL, &table);
@@ -140,8 +169,11 @@ ember_status ember_count(ember_frame *frame, int64_t *out) {
         return status;
     }
     count_context ctx = {.session = session};
-    ember_scan_op op = {.run = count_partition, .reset = count_reset, .context = &ctx};
-    ember_status status = ember_scan_run(frame, NULL, job, &op);
+    ember_scan_op op = {
+        .run = count_partition, .reset = count_reset, .start = count_start, .context = &ctx};
+    ember_status status = ember_stage_run(frame, NULL, job, &op, false);
+    ember_stage_release(frame);
+    ember_pipeline_program_free(ctx.program);
     if (status == EMBER_OK) {
         double started = ember_now();
         ember_stage_record *stage = ember_job_stage_add(job, "count");

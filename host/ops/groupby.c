@@ -14,6 +14,7 @@
 #include "exec/scan.h"
 #include "ops/groupby_device.h"
 #include "ops/groupby_internal.h"
+#include "ops/stage.h"
 #include "plan/groupby_plan.h"
 #include "session/session_internal.h"
 
@@ -367,23 +368,37 @@ done:
     return status;
 }
 
+/* Sizes the partials by the source partitions of this run. */
+static ember_status aggregate_start(void *raw, const ember_pipeline *pipeline, int partitions,
+                                    ember_error *err) {
+    (void)pipeline;
+    groupby_context *ctx = raw;
+    if (ctx->partials && ctx->partition_count == partitions)
+        return EMBER_OK;
+    aggregate_reset(ctx);
+    ember_free(ctx->partials);
+    ctx->partials = ember_calloc((size_t)partitions + 1, sizeof *ctx->partials);
+    ctx->partition_count = ctx->partials ? partitions : 0;
+    return ctx->partials ? EMBER_OK
+                         : ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
+}
+
 ember_status ember_groupby_run(ember_frame *frame, struct ember_job *job,
                                const ember_groupby_tuning *tuning, struct ember_table **out) {
+    const ember_groupby_plan *plan = frame->group;
+    if (plan->key_count == 0)
+        return ember_aggregate_run(frame, job, out);
     ember_session *session = frame->session;
     ember_frame *input = frame->parent;
-    const ember_groupby_plan *plan = frame->group;
     const ember_schema *schema = ember_frame_schema(input);
-    int partitions = input->cache ? input->cache_count : input->source->split_count;
     bool *wanted = ember_calloc((size_t)schema->count + 1, sizeof *wanted);
     groupby_context ctx = {.session = session, .plan = plan, .input = schema};
     if (tuning)
         ctx.tuning = *tuning;
-    ctx.partials = ember_calloc((size_t)partitions + 1, sizeof *ctx.partials);
-    ctx.partition_count = partitions;
     ember_error err;
     ember_error_clear(&err);
     ember_status status = EMBER_OK;
-    if (!wanted || !ctx.partials) {
+    if (!wanted) {
         status = ember_session_fail(session, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
         goto done;
     }
@@ -392,17 +407,20 @@ ember_status ember_groupby_run(ember_frame *frame, struct ember_job *job,
     for (int a = 0; a < plan->agg_count; a++)
         if (plan->aggs[a].column >= 0)
             wanted[plan->aggs[a].column] = true;
-    ember_scan_op op = {.run = aggregate_partition, .reset = aggregate_reset, .context = &ctx};
-    status = ember_scan_run(input, wanted, job, &op);
+    ember_scan_op op = {.run = aggregate_partition,
+                        .reset = aggregate_reset,
+                        .start = aggregate_start,
+                        .context = &ctx};
+    status = ember_stage_run(input, wanted, job, &op, true);
     if (status == EMBER_OK) {
-        status = merge_partials(&ctx, &frame->schema, ctx.partials, partitions, job, out, &err);
+        ctx.input = ember_frame_schema(input);
+        status = merge_partials(&ctx, &frame->schema, ctx.partials, ctx.partition_count, job, out,
+                                &err);
         if (status != EMBER_OK)
             ember_session_take_error(session, &err);
     }
 done:
-    if (ctx.partials)
-        for (int i = 0; i < partitions; i++)
-            ember_partition_clear(&ctx.partials[i]);
+    aggregate_reset(&ctx);
     ember_free(ctx.partials);
     ember_free(wanted);
     return status;
@@ -420,12 +438,12 @@ ember_status ember_group_by(ember_frame *frame, const char *const *keys,
         return ember_session_fail(session, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
     ember_error err;
     ember_error_clear(&err);
-    if (frame->kind != EMBER_FRAME_CSV) {
+    ember_status status = ember_frame_refresh(frame, &err);
+    if (status != EMBER_OK) {
         ember_free(grouped);
-        return ember_session_fail(session, EMBER_ERROR_INVALID_ARGUMENT,
-                                  "group by: grouping a grouped frame is not supported yet");
+        return ember_session_take_error(session, &err);
     }
-    ember_status status = ember_groupby_plan_create(ember_frame_schema(frame), keys, aggregates,
+    status = ember_groupby_plan_create(ember_frame_schema(frame), keys, aggregates,
                                                     &grouped->group, &grouped->schema, &err);
     if (status != EMBER_OK) {
         ember_free(grouped);
@@ -435,6 +453,7 @@ ember_status ember_group_by(ember_frame *frame, const char *const *keys,
     grouped->session = session;
     grouped->kind = EMBER_FRAME_GROUP_BY;
     grouped->parent = ember_frame_retain(frame);
+    grouped->parent_version = frame->version;
     *out = grouped;
     return EMBER_OK;
 }

@@ -12,4 +12,8 @@
 ember_status ember_groupby_run(ember_frame *frame, struct ember_job *job,
                                const ember_groupby_tuning *tuning, struct ember_table **out);
 
+/* The same for a group-by without keys (one row): the fused reduce of ops/aggregate.c. */
+ember_status ember_aggregate_run(ember_frame *frame, struct ember_job *job,
+                                 struct ember_table **out);
+
 #endif

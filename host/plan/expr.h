@@ -201,6 +201,27 @@ void ember_expr_eval(const ember_expr *expr, const ember_column *columns, int64_
 ember_status ember_expr_codegen(const ember_expr *expr, const char *name, char **source,
                                 size_t *length, ember_error *err);
 
+/* As ember_expr_codegen, but column generated_column (>= 0) is range()'s value column: it is
+ * not read from a buffer but computed as ember_range_start + row, and the parameter macros hold
+ * `const long ember_range_start` in its place. -1: every column is read. */
+ember_status ember_expr_codegen_range(const ember_expr *expr, const char *name,
+                                      int generated_column, char **source, size_t *length,
+                                      ember_error *err);
+
+/* An expression that reads column `column` of schema as it is (a pipeline's pass-through
+ * column, where an aggregate or output needs an expression). */
+ember_status ember_expr_column(const ember_schema *schema, int column, ember_expr **out,
+                               ember_error *err);
+
+/* Rewrites expr, parsed against a step's schema, over the schema of the step's source: column
+ * c of expr's schema becomes a copy of the tree of definitions[c] (an expression over source)
+ * when that is not NULL, else source column map[c]. The result is a new expression over source
+ * whose string literals are renumbered; the text is expr's. Fails (EMBER_ERROR_INVALID_ARGUMENT)
+ * when the combined tree is deeper than EMBER_EXPR_MAX_DEPTH. */
+ember_status ember_expr_compose(const ember_expr *expr, const ember_expr *const *definitions,
+                                const int *map, const ember_schema *source, ember_expr **out,
+                                ember_error *err);
+
 /* --- Inside the module (expr_*.c) ---------------------------------------------------- */
 
 /* Function by name (ASCII case-insensitive, len bytes), or -1. */

@@ -23,6 +23,7 @@ typedef struct emitter {
     const ember_expr *expr;
     uint32_t *literal_offsets; /* [string_literal_count]: offsets in NAME_literals */
     int next_var;
+    int generated_column; /* the range column computed from the row, or -1 */
 } emitter;
 
 static void emit(emitter *e, const char *format, ...) __attribute__((format(printf, 2, 3)));
@@ -146,6 +147,13 @@ static void emit_column(emitter *e, const ember_expr_node *node, int k) {
              "    const uint o%d = (uint)col%d_offsets[row];\n"
              "    const uint l%d = (uint)col%d_offsets[row + 1] - o%d;\n",
              k, c, k, c, k, c, k);
+    } else if (c == e->generated_column) {
+        /* range(): the value is the row's position, nothing is read. */
+        emit(e, "    const long v%d = ember_range_start + (long)row;\n    const int n%d = 0;\n", k,
+             k);
+        return;
+    } else if (node->type == EMBER_VALUE_BOOL) {
+        emit(e, "    const int v%d = col%d_values[row] != 0;\n", k, c);
     } else {
         emit(e, "    const %s v%d = col%d_values[row];\n", c_type(node->type), k, c);
     }
@@ -448,18 +456,26 @@ static void emit_parameters(emitter *e) {
     for (int c = 0; c < expr->column_count; c++) {
         if (!expr->columns_used[c])
             continue;
+        if (c == e->generated_column) {
+            emit(e, " , const long ember_range_start");
+            continue;
+        }
         if (expr->column_types[c] == EMBER_TYPE_STRING)
             emit(e, " , __global const int *col%d_offsets, __global const uchar *col%d_bytes", c,
                  c);
         else
             emit(e, " , __global const %s *col%d_values",
-                 expr->column_types[c] == EMBER_TYPE_INT64 ? "long" : "double", c);
+                 expr->column_types[c] == EMBER_TYPE_FLOAT64 ? "double" : "long", c);
         emit(e, ", __global const uchar *col%d_validity", c);
     }
     emit(e, "\n#define %s_ARGS", e->name);
     for (int c = 0; c < expr->column_count; c++) {
         if (!expr->columns_used[c])
             continue;
+        if (c == e->generated_column) {
+            emit(e, " , ember_range_start");
+            continue;
+        }
         if (expr->column_types[c] == EMBER_TYPE_STRING)
             emit(e, " , col%d_offsets, col%d_bytes", c, c);
         else
@@ -518,12 +534,18 @@ static void emit_string_helpers(emitter *e) {
 
 ember_status ember_expr_codegen(const ember_expr *expr, const char *name, char **source,
                                 size_t *length, ember_error *err) {
+    return ember_expr_codegen_range(expr, name, -1, source, length, err);
+}
+
+ember_status ember_expr_codegen_range(const ember_expr *expr, const char *name,
+                                      int generated_column, char **source, size_t *length,
+                                      ember_error *err) {
     *source = NULL;
     if (!expr || !valid_name(name))
         return ember_error_set(err, EMBER_ERROR_INVALID_ARGUMENT,
                                "expression code: the function name must be a C identifier of "
                                "at most 64 characters, not starting with ember_expr");
-    emitter e = {.name = name, .expr = expr};
+    emitter e = {.name = name, .expr = expr, .generated_column = generated_column};
     e.literal_offsets = ember_calloc((size_t)expr->string_literal_count + 1, sizeof(uint32_t));
     if (!e.literal_offsets)
         return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY,

@@ -47,6 +47,9 @@ static void eval_column(const ember_expr_node *node, const ember_column *columns
     case EMBER_VALUE_INT64:
         out->int_value = ((const int64_t *)column->values)[row];
         break;
+    case EMBER_VALUE_BOOL: /* stored as an int64 0 or 1 */
+        out->int_value = ((const int64_t *)column->values)[row] != 0;
+        break;
     case EMBER_VALUE_FLOAT64:
         out->float_value = ((const double *)column->values)[row];
         break;

@@ -1,4 +1,5 @@
-/* frame.c: frame lifecycle (read_csv, retain/free), schema accessors and cache marking. */
+/* frame.c: frame lifecycle (read_csv, retain/free), schema accessors and cache marking (the
+ * transformations are in transform.c). */
 #include "plan/frame.h"
 
 #include "common/alloc.h"
@@ -64,6 +65,15 @@ void ember_frame_free(ember_frame *frame) {
     if (!frame || atomic_fetch_sub(&frame->references, 1) != 1)
         return;
     ember_frame_drop_cache(frame);
+    ember_free(frame->predicate);
+    for (int c = 0; c < frame->column_count; c++) {
+        ember_free(frame->columns[c].name);
+        ember_free(frame->columns[c].expression);
+    }
+    ember_free(frame->columns);
+    for (int k = 0; k < frame->key_count; k++)
+        ember_free(frame->keys[k]);
+    ember_free(frame->keys);
     ember_csv_source_free(frame->source);
     ember_groupby_plan_free(frame->group);
     ember_schema_clear(&frame->schema);
@@ -98,8 +108,20 @@ ember_type ember_frame_column_type(const ember_frame *frame, size_t i) {
 int ember_frame_partition_count(const ember_frame *frame) {
     if (!frame)
         return 0;
-    /* A group-by's result is one partition (the merged groups). */
-    return frame->kind == EMBER_FRAME_CSV ? frame->source->split_count : 1;
+    if (frame->cache)
+        return frame->cache_count;
+    switch (frame->kind) {
+    case EMBER_FRAME_CSV:
+        return frame->source->split_count;
+    case EMBER_FRAME_GROUP_BY:
+        return 1; /* the merged groups */
+    case EMBER_FRAME_RANGE:
+    case EMBER_FRAME_REPARTITION:
+    case EMBER_FRAME_COALESCE:
+        return frame->partitions;
+    default:
+        return ember_frame_partition_count(frame->parent);
+    }
 }
 
 ember_status ember_cache(ember_frame *frame) {

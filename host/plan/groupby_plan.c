@@ -58,6 +58,46 @@ static void trimmed(const char *text, size_t len, char *buf, size_t size) {
     buf[len] = '\0';
 }
 
+static const char *agg_word(ember_agg_kind kind) {
+    for (size_t w = 0; w < sizeof agg_words / sizeof agg_words[0]; w++)
+        if (agg_words[w].kind == kind)
+            return agg_words[w].word;
+    return "count";
+}
+
+/* The input and output types of an aggregate over its column's current type. */
+static ember_status settle_types(const ember_schema *input, ember_agg_spec *spec,
+                                 const char *text, ember_error *err) {
+    if (spec->column < 0)
+        return EMBER_OK;
+    spec->input_type = input->types[spec->column];
+    if (spec->kind != EMBER_AGG_COUNT && spec->input_type != EMBER_TYPE_INT64 &&
+        spec->input_type != EMBER_TYPE_FLOAT64)
+        return ember_error_set(err, EMBER_ERROR_SCHEMA,
+                               "aggregate \"%s\": column '%s' is a %s; %s needs int64 or "
+                               "float64%s",
+                               text, input->names[spec->column], ember_type_name(spec->input_type),
+                               agg_word(spec->kind),
+                               spec->input_type == EMBER_TYPE_BOOL ? " (use int(x))" : "");
+    spec->output_type = spec->kind == EMBER_AGG_COUNT  ? EMBER_TYPE_INT64
+                        : spec->kind == EMBER_AGG_MEAN ? EMBER_TYPE_FLOAT64
+                                                       : spec->input_type;
+    return EMBER_OK;
+}
+
+ember_status ember_groupby_plan_refresh(ember_groupby_plan *plan, const ember_schema *input,
+                                        ember_schema *output, ember_error *err) {
+    for (int k = 0; k < plan->key_count; k++)
+        output->types[k] = input->types[plan->keys[k]];
+    for (int a = 0; a < plan->agg_count; a++) {
+        ember_status status = settle_types(input, &plan->aggs[a], input->names[plan->aggs[a].column >= 0 ? plan->aggs[a].column : 0], err);
+        if (status != EMBER_OK)
+            return status;
+        output->types[plan->key_count + a] = plan->aggs[a].output_type;
+    }
+    return EMBER_OK;
+}
+
 /* Parses one aggregate text into spec and its output name. */
 static ember_status parse_aggregate(const ember_schema *input, const char *text,
                                     ember_agg_spec *spec, char *name, size_t name_len,
@@ -109,15 +149,9 @@ static ember_status parse_aggregate(const ember_schema *input, const char *text,
         snprintf(what, sizeof what, "aggregate \"%s\"", text);
         return unknown_column(input, what, column, err);
     }
-    spec->input_type = input->types[spec->column];
-    if (spec->kind != EMBER_AGG_COUNT && spec->input_type == EMBER_TYPE_STRING)
-        return ember_error_set(err, EMBER_ERROR_SCHEMA,
-                               "aggregate \"%s\": column '%s' is a string; %s needs int64 or "
-                               "float64",
-                               text, column, agg_words[w].word);
-    spec->output_type = spec->kind == EMBER_AGG_COUNT  ? EMBER_TYPE_INT64
-                        : spec->kind == EMBER_AGG_MEAN ? EMBER_TYPE_FLOAT64
-                                                       : spec->input_type;
+    ember_status status = settle_types(input, spec, text, err);
+    if (status != EMBER_OK)
+        return status;
     int written = alias[0] ? snprintf(name, name_len, "%s", alias)
                            : snprintf(name, name_len, "%s_%s", agg_words[w].prefix, column);
     if (written < 0 || (size_t)written >= name_len)
@@ -134,9 +168,9 @@ ember_status ember_groupby_plan_create(const ember_schema *input, const char *co
     int key_count = 0, agg_count = 0;
     while (keys && keys[key_count])
         key_count++;
-    if (key_count < 1 || key_count > EMBER_GROUP_BY_MAX_KEYS)
+    if (key_count > EMBER_GROUP_BY_MAX_KEYS)
         return ember_error_set(err, EMBER_ERROR_INVALID_ARGUMENT,
-                               "group by: %d key columns given; 1 to %d are supported", key_count,
+                               "group by: %d key columns given; 0 to %d are supported", key_count,
                                EMBER_GROUP_BY_MAX_KEYS);
     if (!aggregates || !aggregates[0])
         aggregates = default_aggs;

@@ -4,6 +4,7 @@
 #define EMBER_PLAN_GROUPBY_PLAN_H
 
 #include "ember.h"
+#include "common/error.h"
 #include "io/schema.h"
 
 typedef enum ember_agg_kind {
@@ -36,5 +37,8 @@ ember_status ember_groupby_plan_create(const ember_schema *input, const char *co
                                        const char *const *aggregates, ember_groupby_plan **plan,
                                        ember_schema *output, ember_error *err);
 void ember_groupby_plan_free(ember_groupby_plan *plan);
+/* After input's types changed (a CSV column widened): the aggregates' types and output's. */
+ember_status ember_groupby_plan_refresh(ember_groupby_plan *plan, const ember_schema *input,
+                                        ember_schema *output, ember_error *err);
 
 #endif

@@ -27,6 +27,8 @@ struct ember_session {
     int threads;
     ember_program_cache *programs;
     struct ember_job *last_job;
+    /* Test hook: pipelines run on the host evaluator instead of their fused kernels. */
+    bool pipelines_on_host;
 };
 
 /* Copies an error record onto the session; returns its status. */
