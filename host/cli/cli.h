@@ -14,11 +14,15 @@
 int cmd_devices(int argc, char **argv);
 int cmd_count(int argc, char **argv);
 int cmd_groupby(int argc, char **argv);
+int cmd_range(int argc, char **argv);
+int cmd_map(int argc, char **argv);
 
 /* Help texts (usage.c). */
 void usage_main(FILE *to);
 void usage_devices(FILE *to);
 void usage_count(FILE *to);
 void usage_groupby(FILE *to);
+void usage_range(FILE *to);
+void usage_map(FILE *to);
 
 #endif

@@ -34,7 +34,7 @@ static int run_count(const cli_options *options, const char *path) {
     if (code != CLI_EXIT_OK)
         goto done;
     code = CLI_EXIT_RUNTIME;
-    if (ember_read_csv(job.session, path, job.csv, &frame) != EMBER_OK ||
+    if (cli_job_read(&job, options, path, &frame) != EMBER_OK ||
         ember_count(frame, &count) != EMBER_OK) {
         cli_error("%s", ember_session_error(job.session));
         goto done;
@@ -53,7 +53,9 @@ done:
 
 int cmd_count(int argc, char **argv) {
     cli_options options;
-    if (!cli_options_parse(argc, argv, CLI_GROUP_BASIC | CLI_GROUP_JOB | CLI_GROUP_CSV, &options))
+    if (!cli_options_parse(argc, argv,
+                           CLI_GROUP_BASIC | CLI_GROUP_JOB | CLI_GROUP_CSV | CLI_GROUP_WHERE,
+                           &options))
         return CLI_EXIT_USAGE;
     if (options.help) {
         usage_count(stdout);

@@ -48,21 +48,6 @@ static int split_keys(const char *by, key_list *keys) {
     return CLI_EXIT_OK;
 }
 
-/* Writes the result table; false after printing the error. */
-static bool print_result(const ember_table *table, cli_format format) {
-    ember_status status = format == CLI_FORMAT_TABLE ? ember_table_print(table, stdout, -1)
-                                                     : ember_table_write_csv(table, stdout);
-    if (status == EMBER_ERROR_IO) {
-        cli_error("writing to standard output failed");
-        return false;
-    }
-    if (status != EMBER_OK) {
-        cli_error("writing the result: %s", ember_status_str(status));
-        return false;
-    }
-    return cli_flush_stdout();
-}
-
 /* read_csv -> group_by -> collect -> (sort) -> print; every path releases what was acquired,
  * in the reverse order. */
 static int run_groupby(const cli_options *options, const char *path, const key_list *keys) {
@@ -80,7 +65,7 @@ static int run_groupby(const cli_options *options, const char *path, const key_l
     if (code != CLI_EXIT_OK)
         goto done;
     code = CLI_EXIT_RUNTIME;
-    if (ember_read_csv(job.session, path, job.csv, &frame) != EMBER_OK ||
+    if (cli_job_read(&job, options, path, &frame) != EMBER_OK ||
         ember_group_by(frame, keys->names, aggregates, &grouped) != EMBER_OK ||
         ember_collect(grouped, &table) != EMBER_OK) {
         cli_error("%s", ember_session_error(job.session));
@@ -93,7 +78,7 @@ static int run_groupby(const cli_options *options, const char *path, const key_l
             goto done;
         }
     }
-    if (!print_result(table, options->format))
+    if (!cli_print_table(table, options->format))
         goto done;
     cli_print_summary(job.session, options->verbose);
     code = CLI_EXIT_OK;
@@ -109,7 +94,8 @@ done:
 int cmd_groupby(int argc, char **argv) {
     cli_options options;
     if (!cli_options_parse(argc, argv,
-                           CLI_GROUP_BASIC | CLI_GROUP_JOB | CLI_GROUP_CSV | CLI_GROUP_GROUPBY,
+                           CLI_GROUP_BASIC | CLI_GROUP_JOB | CLI_GROUP_CSV | CLI_GROUP_WHERE |
+                               CLI_GROUP_GROUPBY,
                            &options))
         return CLI_EXIT_USAGE;
     if (options.help) {

@@ -39,3 +39,18 @@ void cli_job_close(cli_job *job) {
     ember_csv_options_free(job->csv);
     *job = (cli_job){0};
 }
+
+ember_status cli_job_read(const cli_job *job, const cli_options *options, const char *path,
+                          ember_frame **out) {
+    *out = NULL;
+    ember_frame *frame = NULL;
+    ember_status status = ember_read_csv(job->session, path, job->csv, &frame);
+    if (status != EMBER_OK || !options->where) {
+        *out = frame;
+        return status;
+    }
+    /* The filter holds its own reference to the file's frame. */
+    status = ember_filter(frame, options->where, out);
+    ember_frame_free(frame);
+    return status;
+}

@@ -20,4 +20,9 @@ int cli_job_open(const cli_options *options, cli_job *job);
  * first. */
 void cli_job_close(cli_job *job);
 
+/* Reads the CSV file at path with the job's CSV options, filtered by --where when it was given.
+ * On failure the session holds the message. */
+ember_status cli_job_read(const cli_job *job, const cli_options *options, const char *path,
+                          ember_frame **out);
+
 #endif

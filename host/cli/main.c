@@ -13,9 +13,9 @@ typedef struct command {
 } command;
 
 static const command COMMANDS[] = {
-    {"devices", cmd_devices, usage_devices},
-    {"count", cmd_count, usage_count},
-    {"groupby", cmd_groupby, usage_groupby},
+    {"devices", cmd_devices, usage_devices}, {"count", cmd_count, usage_count},
+    {"groupby", cmd_groupby, usage_groupby}, {"map", cmd_map, usage_map},
+    {"range", cmd_range, usage_range},
 };
 #define COMMAND_COUNT (sizeof COMMANDS / sizeof COMMANDS[0])
 

@@ -23,6 +23,14 @@ enum {
     OPT_BY,
     OPT_AGG,
     OPT_SORT,
+    OPT_WHERE,
+    OPT_SLICES,
+    OPT_MAP,
+    OPT_SUM,
+    OPT_EXPR,
+    OPT_AS,
+    OPT_SELECT,
+    OPT_OUTPUT,
 };
 
 typedef struct option_spec {
@@ -47,6 +55,14 @@ static const option_spec OPTION_SPECS[] = {
     {"by", required_argument, OPT_BY, CLI_GROUP_GROUPBY},
     {"agg", required_argument, OPT_AGG, CLI_GROUP_GROUPBY},
     {"sort", no_argument, OPT_SORT, CLI_GROUP_GROUPBY},
+    {"where", required_argument, OPT_WHERE, CLI_GROUP_WHERE},
+    {"slices", required_argument, OPT_SLICES, CLI_GROUP_RANGE},
+    {"map", required_argument, OPT_MAP, CLI_GROUP_RANGE},
+    {"sum", no_argument, OPT_SUM, CLI_GROUP_RANGE},
+    {"expr", required_argument, OPT_EXPR, CLI_GROUP_MAP},
+    {"as", required_argument, OPT_AS, CLI_GROUP_MAP},
+    {"select", required_argument, OPT_SELECT, CLI_GROUP_MAP},
+    {"output", required_argument, OPT_OUTPUT, CLI_GROUP_MAP},
 };
 #define OPTION_SPEC_COUNT (sizeof OPTION_SPECS / sizeof OPTION_SPECS[0])
 
@@ -60,6 +76,16 @@ static bool parse_positive_int(const char *text, int *out) {
     if (errno || *end || value < 1 || value > INT_MAX)
         return false;
     *out = (int)value;
+    return true;
+}
+
+/* An option that takes one value: given twice is an error, not a silent override. */
+static bool set_once(const char *name, const char *value, const char **slot) {
+    if (*slot) {
+        cli_error("%s given twice", name);
+        return false;
+    }
+    *slot = value;
     return true;
 }
 
@@ -158,6 +184,27 @@ static bool apply_option(int id, const char *value, cli_options *out) {
     case OPT_SORT:
         out->sort = true;
         return true;
+    case OPT_WHERE:
+        return set_once("--where", value, &out->where);
+    case OPT_SLICES:
+        if (!parse_positive_int(value, &out->slices)) {
+            cli_error("--slices must be a positive integer, got '%s'", value);
+            return false;
+        }
+        return true;
+    case OPT_MAP:
+        return set_once("--map", value, &out->map);
+    case OPT_SUM:
+        out->sum = true;
+        return true;
+    case OPT_EXPR:
+        return set_once("--expr", value, &out->expr);
+    case OPT_AS:
+        return set_once("--as", value, &out->as);
+    case OPT_SELECT:
+        return set_once("--select", value, &out->select);
+    case OPT_OUTPUT:
+        return set_once("--output", value, &out->output);
     default:
         cli_error("internal error: unhandled option %d", id);
         return false;

@@ -17,6 +17,9 @@ enum {
     CLI_GROUP_CSV = 1u << 2,     /* --partitions, --mode, --schema, --delimiter, --quote,
                                     --no-header, --null-value */
     CLI_GROUP_GROUPBY = 1u << 3, /* --by, --agg, --sort */
+    CLI_GROUP_WHERE = 1u << 4,   /* --where */
+    CLI_GROUP_RANGE = 1u << 5,   /* --slices, --map, --sum */
+    CLI_GROUP_MAP = 1u << 6,     /* --expr, --as, --select, --output */
 };
 
 #define CLI_MAX_POSITIONALS 8
@@ -42,6 +45,14 @@ typedef struct cli_options {
     bool sort;
     size_t aggregate_count;
     const char *aggregates[CLI_MAX_AGGREGATES]; /* --agg values, in order */
+    const char *where;                          /* --where: a filter expression */
+    int slices;                                 /* --slices (range); 0: the default */
+    const char *map;                            /* --map (range) */
+    bool sum;                                   /* --sum (range) */
+    const char *expr;                           /* --expr (map) */
+    const char *as;                             /* --as (map) */
+    const char *select;                         /* --select (map): comma-separated column names */
+    const char *output;                         /* --output (map): a file path */
     /* Arguments that are not options, in order. More than CLI_MAX_POSITIONALS is reported as
      * "too many arguments" by the parser itself. */
     size_t positional_count;

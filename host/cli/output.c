@@ -224,3 +224,17 @@ void cli_print_summary(const ember_session *session, bool verbose) {
             ember_job_metric_get(job, EMBER_JOB_PARTITIONS), ember_job_device(job),
             ember_job_seconds(job));
 }
+
+bool cli_print_table(const ember_table *table, cli_format format) {
+    ember_status status = format == CLI_FORMAT_TABLE ? ember_table_print(table, stdout, -1)
+                                                     : ember_table_write_csv(table, stdout);
+    if (status == EMBER_ERROR_IO) {
+        cli_error("writing to standard output failed");
+        return false;
+    }
+    if (status != EMBER_OK) {
+        cli_error("writing the result: %s", ember_status_str(status));
+        return false;
+    }
+    return cli_flush_stdout();
+}

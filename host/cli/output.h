@@ -52,4 +52,8 @@ bool cli_flush_stdout(void);
  * session has run no job. */
 void cli_print_summary(const ember_session *session, bool verbose);
 
+/* Writes a result table to standard output as CSV or as a text table; false after printing the
+ * error. */
+bool cli_print_table(const ember_table *table, cli_format format);
+
 #endif

@@ -15,6 +15,8 @@ void usage_main(FILE *to) {
           "  devices             list the OpenCL devices and mark the default one\n"
           "  count FILE          count the data rows of a CSV file\n"
           "  groupby FILE        group the rows by key columns and aggregate each group\n"
+          "  map FILE            add a column computed by an expression; print or write\n"
+          "  range START END     the integers START..END-1, mapped, filtered or summed\n"
           "  help [COMMAND]      show this help, or a command's help\n"
           "\n"
           "Options:\n"
@@ -62,12 +64,20 @@ static const char JOB_HELP[] =
     "  --verbose           print a one-line job summary on standard error (printed\n"
     "                      anyway when standard error is a terminal)\n";
 
+static const char WHERE_HELP[] =
+    "  --where EXPR        keep only the rows for which the expression is true (a\n"
+    "                      null result drops the row), e.g. \"qty > 10 and region =\n"
+    "                      'EU'\"; the language is in docs/expressions.md\n";
+
 void usage_count(FILE *to) {
-    fputs("Usage: ember count FILE [OPTIONS]\n"
+    fputs("Usage: ember count FILE [--where EXPR] [OPTIONS]\n"
           "\n"
           "Reads the CSV file FILE into partitions and counts its data rows on an OpenCL\n"
           "device. Prints a header line \"count\" and the number.\n"
-          "\n"
+          "\n",
+          to);
+    fputs(WHERE_HELP, to);
+    fputs("\n"
           "Options (before or after FILE; \"--opt value\" or \"--opt=value\"):\n",
           to);
     fputs(JOB_HELP, to);
@@ -94,10 +104,58 @@ void usage_groupby(FILE *to) {
           "                      COL is an int64 or float64 column; \" as NAME\" after AGG\n"
           "                      names its column (--agg 'sum:qty as total')\n"
           "  --sort              sort the groups by the keys in order, ascending, nulls\n"
-          "                      last; default: the order is unspecified\n"
-          "\n"
+          "                      last; default: the order is unspecified\n",
+          to);
+    fputs(WHERE_HELP, to);
+    fputs("\n"
           "Options (before or after FILE; \"--opt value\" or \"--opt=value\"):\n",
           to);
     fputs(JOB_HELP, to);
+    fputs(FORMAT_HELP, to);
+}
+
+void usage_map(FILE *to) {
+    fputs("Usage: ember map FILE --expr EXPR [--as NAME] [--select COLS] [--where EXPR]\n"
+          "                 [--output PATH] [OPTIONS]\n"
+          "\n"
+          "Computes a column from an expression for every row of the CSV file FILE on an\n"
+          "OpenCL device, like Spark's df.withColumn(NAME, EXPR). Prints (or writes) CSV:\n"
+          "the --select columns (all input columns by default), then NAME; rows in file\n"
+          "order.\n"
+          "\n"
+          "  --expr EXPR         the expression (required), e.g. \"price * qty\"; the\n"
+          "                      language is in docs/expressions.md\n"
+          "  --as NAME           the new column's name; default: value\n"
+          "  --select COLS       the input columns to keep, comma-separated, in order\n"
+          "  --output PATH       write the CSV to PATH (through a temporary file renamed\n"
+          "                      at the end, so a failed job leaves no partial file)\n"
+          "                      instead of standard output\n",
+          to);
+    fputs(WHERE_HELP, to);
+    fputs("\nOptions (before or after FILE; \"--opt value\" or \"--opt=value\"):\n", to);
+    fputs(JOB_HELP, to);
+    fputs(FORMAT_HELP, to);
+}
+
+void usage_range(FILE *to) {
+    fputs("Usage: ember range START END [--slices N] [--map EXPR] [--where EXPR] [--sum]\n"
+          "                   [OPTIONS]\n"
+          "\n"
+          "The int64 column \"value\" holding START, START+1, ..., END-1, generated on an\n"
+          "OpenCL device in N partitions, like Spark's sc.parallelize(range(START, END), N).\n"
+          "Prints the values (CSV with a header \"value\"), in order; with --sum, a header\n"
+          "\"sum\" and their sum. A negative START needs \"--\" before it: ember range -- -5 5.\n"
+          "\n"
+          "  --slices N          partitions (N >= 1); default: one per core\n"
+          "  --map EXPR          replace each value by EXPR of it, e.g. \"value * 2\"\n"
+          "  --sum               print only the sum of the values (computed on the device;\n"
+          "                      an int64 sum that overflows is an error)\n",
+          to);
+    fputs(WHERE_HELP, to);
+    fputs("\nOptions:\n"
+          "  --device CHOICE     cpu, gpu, all, or P:D as 'ember devices' lists it;\n"
+          "                      default: $EMBER_DEVICE, else a GPU, else the CPU\n"
+          "  --verbose           print a one-line job summary on standard error\n",
+          to);
     fputs(FORMAT_HELP, to);
 }

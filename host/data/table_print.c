@@ -251,18 +251,17 @@ static void write_csv_cell(const ember_table *table, size_t column, int64_t row,
     }
 }
 
-ember_status ember_table_write_csv(const ember_table *table, FILE *out) {
-    if (!table || !out)
-        return EMBER_ERROR_INVALID_ARGUMENT;
+void ember_table_write_csv_rows(const ember_table *table, FILE *out, bool header) {
     size_t columns = ember_table_column_count(table);
     int64_t rows = ember_table_row_count(table);
-    for (size_t c = 0; c < columns; c++) {
+    for (size_t c = 0; header && c < columns; c++) {
         const char *name = ember_table_column_name(table, c);
         if (c)
             fputc(',', out);
         write_csv_text(name, strlen(name), out);
     }
-    fputc('\n', out);
+    if (header)
+        fputc('\n', out);
     /* Stop at the first failed write (a closed pipe, a full disk): the rest would fail too. */
     for (int64_t r = 0; r < rows && !ferror(out); r++) {
         for (size_t c = 0; c < columns; c++) {
@@ -272,5 +271,11 @@ ember_status ember_table_write_csv(const ember_table *table, FILE *out) {
         }
         fputc('\n', out);
     }
+}
+
+ember_status ember_table_write_csv(const ember_table *table, FILE *out) {
+    if (!table || !out)
+        return EMBER_ERROR_INVALID_ARGUMENT;
+    ember_table_write_csv_rows(table, out, true);
     return finish_output(out);
 }

@@ -80,10 +80,8 @@ static void range_slice(const ember_frame *frame, int index, int64_t *first, int
 static ember_status scan_partition(scan_context *scan, int index, ember_worker *worker, int w,
                                    cl_command_queue queue, ember_type *needed, ember_error *err) {
     ember_frame *frame = scan->frame;
-    ember_task task = {.index = index,
-                       .worker = worker,
-                       .queue = queue,
-                       .pipeline = scan->pipeline};
+    ember_task task = {
+        .index = index, .worker = worker, .queue = queue, .pipeline = scan->pipeline};
     ember_partition local = {0};
     ember_cached_partition *cached = NULL;
     ember_partition *part = &local;

@@ -18,12 +18,13 @@ typedef struct aggregate_context {
     ember_session *session;
     const ember_groupby_plan *plan;
     ember_pipeline_program *program;
-    ember_reduce_agg *aggs;    /* [agg_count] (COUNT_ROWS has no input: rows are counted) */
-    int *slot;                 /* [agg_count]: the reduce aggregate of each, or -1 */
-    int reduce_count;          /* aggregates the kernel folds */
-    ember_expr **owned;        /* [agg_count]: column expressions made for pass-throughs */
+    ember_reduce_agg *aggs; /* [agg_count] (COUNT_ROWS has no input: rows are counted) */
+    int *slot;              /* [agg_count]: the reduce aggregate of each, or -1 */
+    int reduce_count;       /* aggregates the kernel folds */
+    bool *floats;           /* [reduce_count]: float64 input (kept past the stage's pipeline) */
+    ember_expr **owned;     /* [agg_count]: column expressions made for pass-throughs */
     int partitions;
-    int64_t *rows;             /* [partitions] */
+    int64_t *rows;              /* [partitions] */
     ember_reduce_value *values; /* [partitions][reduce_count] */
 } aggregate_context;
 
@@ -67,19 +68,21 @@ static ember_status aggregate_start(void *raw, const ember_pipeline *pipeline, i
             continue;
         const ember_expr *input = pipeline->computed[spec->column];
         if (!input) {
-            ember_status status = ember_expr_column(
-                pipeline->source_schema, pipeline->source_column[spec->column], &ctx->owned[a], err);
+            ember_status status =
+                ember_expr_column(pipeline->source_schema, pipeline->source_column[spec->column],
+                                  &ctx->owned[a], err);
             if (status != EMBER_OK)
                 return status;
             input = ctx->owned[a];
         }
         ctx->slot[a] = ctx->reduce_count;
+        ctx->floats[ctx->reduce_count] = ember_expr_type(input) == EMBER_VALUE_FLOAT64;
         ctx->aggs[ctx->reduce_count++] = (ember_reduce_agg){reduce_op(spec->kind), input};
     }
     ctx->partitions = partitions;
     ctx->rows = ember_calloc((size_t)partitions + 1, sizeof *ctx->rows);
-    ctx->values = ember_calloc((size_t)partitions * (size_t)ctx->reduce_count + 1,
-                               sizeof *ctx->values);
+    ctx->values =
+        ember_calloc((size_t)partitions * (size_t)ctx->reduce_count + 1, sizeof *ctx->values);
     if (!ctx->rows || !ctx->values)
         return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
     return ember_pipeline_program_create(pipeline, NULL, ctx->aggs, ctx->reduce_count,
@@ -88,10 +91,9 @@ static ember_status aggregate_start(void *raw, const ember_pipeline *pipeline, i
 
 static ember_status aggregate_partition(void *raw, const ember_task *task, ember_error *err) {
     aggregate_context *ctx = raw;
-    return ember_pipeline_reduce(ctx->program, ctx->session->programs, task,
-                                 &ctx->rows[task->index],
-                                 &ctx->values[(size_t)task->index * (size_t)ctx->reduce_count],
-                                 err);
+    return ember_pipeline_reduce(
+        ctx->program, ctx->session->programs, task, &ctx->rows[task->index],
+        &ctx->values[(size_t)task->index * (size_t)ctx->reduce_count], err);
 }
 
 static void aggregate_reset(void *raw) {
@@ -104,7 +106,7 @@ static void aggregate_reset(void *raw) {
 static ember_reduce_value combine(const aggregate_context *ctx, int r) {
     ember_reduce_value total = {0};
     const ember_reduce_agg *agg = &ctx->aggs[r];
-    bool is_float = ember_expr_type(agg->input) == EMBER_VALUE_FLOAT64;
+    bool is_float = ctx->floats[r];
     for (int p = 0; p < ctx->partitions; p++) {
         const ember_reduce_value *v = &ctx->values[(size_t)p * (size_t)ctx->reduce_count + r];
         if (v->count == 0)
@@ -120,7 +122,7 @@ static ember_reduce_value combine(const aggregate_context *ctx, int r) {
                 if (first || ember_expr_compare_float64(v->float_value, total.float_value) == want)
                     total.float_value = v->float_value;
             } else if (first || (want < 0 ? v->int_value < total.int_value
-                                           : v->int_value > total.int_value)) {
+                                          : v->int_value > total.int_value)) {
                 total.int_value = v->int_value;
             }
         }
@@ -191,10 +193,11 @@ ember_status ember_aggregate_run(ember_frame *frame, struct ember_job *job,
     ctx.aggs = ember_calloc(n, sizeof *ctx.aggs);
     ctx.slot = ember_calloc(n, sizeof *ctx.slot);
     ctx.owned = ember_calloc(n, sizeof *ctx.owned);
+    ctx.floats = ember_calloc(n, sizeof *ctx.floats);
     const ember_schema *input = ember_frame_schema(frame->parent);
     bool *wanted = ember_calloc((size_t)input->count + 1, sizeof *wanted);
     ember_status status = EMBER_OK;
-    if (!ctx.aggs || !ctx.slot || !ctx.owned || !wanted) {
+    if (!ctx.aggs || !ctx.slot || !ctx.owned || !ctx.floats || !wanted) {
         status = ember_session_fail(session, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
         goto done;
     }
@@ -227,6 +230,7 @@ done:
     ember_free(ctx.aggs);
     ember_free(ctx.slot);
     ember_free(ctx.owned);
+    ember_free(ctx.floats);
     ember_free(wanted);
     return status;
 }

@@ -77,10 +77,10 @@ ember_status ember_collect(ember_frame *frame, ember_table **out) {
     struct ember_job *job = ember_job_create(session);
     if (!job)
         return ember_session_fail(session, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
-    ember_status status = frame->kind == EMBER_FRAME_GROUP_BY && !frame->cache &&
-                                  !frame->cache_requested
-                              ? ember_groupby_run(frame, job, NULL, out)
-                              : collect_rows(frame, job, out);
+    ember_status status =
+        frame->kind == EMBER_FRAME_GROUP_BY && !frame->cache && !frame->cache_requested
+            ? ember_groupby_run(frame, job, NULL, out)
+            : collect_rows(frame, job, out);
     ember_stage_release(frame);
     ember_job_finish(job);
     ember_session_set_last_job(session, job);

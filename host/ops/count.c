@@ -62,8 +62,8 @@ static ember_status count_partition(void *raw, const ember_task *task, ember_err
         return EMBER_OK;
     if (ctx->program) {
         int64_t kept = 0;
-        ember_status status = ember_pipeline_reduce(ctx->program, ctx->session->programs, task,
-                                                    &kept, NULL, err);
+        ember_status status =
+            ember_pipeline_reduce(ctx->program, ctx->session->programs, task, &kept, NULL, err);
         if (status == EMBER_OK)
             atomic_fetch_add(&ctx->total, kept);
         return status;

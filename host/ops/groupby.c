@@ -414,8 +414,8 @@ ember_status ember_groupby_run(ember_frame *frame, struct ember_job *job,
     status = ember_stage_run(input, wanted, job, &op, true);
     if (status == EMBER_OK) {
         ctx.input = ember_frame_schema(input);
-        status = merge_partials(&ctx, &frame->schema, ctx.partials, ctx.partition_count, job, out,
-                                &err);
+        status =
+            merge_partials(&ctx, &frame->schema, ctx.partials, ctx.partition_count, job, out, &err);
         if (status != EMBER_OK)
             ember_session_take_error(session, &err);
     }
@@ -443,8 +443,8 @@ ember_status ember_group_by(ember_frame *frame, const char *const *keys,
         ember_free(grouped);
         return ember_session_take_error(session, &err);
     }
-    status = ember_groupby_plan_create(ember_frame_schema(frame), keys, aggregates,
-                                                    &grouped->group, &grouped->schema, &err);
+    status = ember_groupby_plan_create(ember_frame_schema(frame), keys, aggregates, &grouped->group,
+                                       &grouped->schema, &err);
     if (status != EMBER_OK) {
         ember_free(grouped);
         return ember_session_take_error(session, &err);

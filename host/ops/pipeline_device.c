@@ -19,7 +19,7 @@ struct ember_pipeline_program {
     char *source; /* generated code + template, NUL-terminated */
     size_t source_len;
     int output_count;
-    int *outputs;              /* [output_count]: the top columns the kernel computes */
+    int *outputs;                    /* [output_count]: the top columns the kernel computes */
     const ember_expr **output_exprs; /* [output_count] */
     ember_expr **owned_exprs;        /* column expressions made for range pass-throughs */
     bool *wanted;                    /* [column_count] (project) */
@@ -79,8 +79,8 @@ static ember_status put_expression(text *t, const ember_pipeline_program *progra
                                    const ember_expr *expr, const char *name, ember_error *err) {
     char *code = NULL;
     size_t len = 0;
-    ember_status status = ember_expr_codegen_range(expr, name, generated_column(program->pipeline),
-                                                   &code, &len, err);
+    ember_status status =
+        ember_expr_codegen_range(expr, name, generated_column(program->pipeline), &code, &len, err);
     if (status == EMBER_OK)
         put_bytes(t, code, len);
     ember_free(code);
@@ -161,8 +161,9 @@ static void put_reduce(text *t, const ember_pipeline_program *program) {
            "PIPELINE_PARAMS) {\n");
     for (int a = 0; a < aggs; a++) {
         const ember_reduce_agg *agg = &program->aggs[a];
-        put(t, "    { agg%d_VALUE v; int n; agg%d(row, &v, &n agg%d_ARGS);\n      if (!n) {\n"
-               "        s->c%d++;\n",
+        put(t,
+            "    { agg%d_VALUE v; int n; agg%d(row, &v, &n agg%d_ARGS);\n      if (!n) {\n"
+            "        s->c%d++;\n",
             a, a, a, a);
         bool is_float = agg_is_float(agg);
         switch (agg->op) {
@@ -185,8 +186,8 @@ static void put_reduce(text *t, const ember_pipeline_program *program) {
                     "            s->f%d = v;\n",
                     a, a, cmp, a);
             else
-                put(t, "        if (s->c%d == 1 || v %s s->a%d)\n            s->a%d = v;\n", a,
-                    cmp, a, a);
+                put(t, "        if (s->c%d == 1 || v %s s->a%d)\n            s->a%d = v;\n", a, cmp,
+                    a, a);
             break;
         }
         default:
@@ -195,9 +196,13 @@ static void put_reduce(text *t, const ember_pipeline_program *program) {
         put(t, "      }\n    }\n");
     }
     put(t, "}\nstatic inline void pipeline_write(const pipeline_state *s, __global long *out) {\n");
-    for (int a = 0; a < aggs; a++)
-        put(t, "    out[%d] = s->c%d; out[%d] = %s; out[%d] = s->b%d;\n", 1 + 3 * a, a, 2 + 3 * a,
-            agg_is_float(&program->aggs[a]) ? "as_long(s->f" : "(s->a", 3 + 3 * a, a);
+    for (int a = 0; a < aggs; a++) {
+        put(t, "    out[%d] = s->c%d; out[%d] = s->b%d;\n", 1 + 3 * a, a, 3 + 3 * a, a);
+        if (agg_is_float(&program->aggs[a]))
+            put(t, "    out[%d] = as_long(s->f%d);\n", 2 + 3 * a, a);
+        else
+            put(t, "    out[%d] = s->a%d;\n", 2 + 3 * a, a);
+    }
     put(t, "}\n");
 }
 
@@ -417,8 +422,8 @@ static ember_status set_source_columns(kernel_run *run, const ember_pipeline_pro
                 status = set_buffer(run, buffer, owned, err);
         }
         if (status == EMBER_OK)
-            status = column_buffer(task, column->validity, (size_t)(column->length + 7) / 8, c,
-                                   1, &buffer, &owned, err);
+            status = column_buffer(task, column->validity, (size_t)(column->length + 7) / 8, c, 1,
+                                   &buffer, &owned, err);
         if (status == EMBER_OK)
             status = set_buffer(run, buffer, owned, err);
     }
@@ -481,8 +486,8 @@ static void fold(const ember_reduce_agg *agg, ember_reduce_value *value, const l
         if (is_float)
             value->float_value += f;
         else
-            value->int_sum += (__int128)(((unsigned __int128)(uint64_t)slot[2] << 64) |
-                                         (uint64_t)slot[1]);
+            value->int_sum +=
+                (__int128)(((unsigned __int128)(uint64_t)slot[2] << 64) | (uint64_t)slot[1]);
         break;
     case EMBER_AGG_OP_MIN:
     case EMBER_AGG_OP_MAX: {
@@ -490,8 +495,8 @@ static void fold(const ember_reduce_agg *agg, ember_reduce_value *value, const l
         if (is_float) {
             if (first == 0 || ember_expr_compare_float64(f, value->float_value) == sign)
                 value->float_value = f;
-        } else if (first == 0 || (sign < 0 ? slot[1] < value->int_value
-                                            : slot[1] > value->int_value)) {
+        } else if (first == 0 ||
+                   (sign < 0 ? slot[1] < value->int_value : slot[1] > value->int_value)) {
             value->int_value = slot[1];
         }
         break;
@@ -575,9 +580,8 @@ ember_status ember_pipeline_reduce(ember_pipeline_program *program, ember_progra
     size_t width = 1 + 3 * (size_t)program->agg_count;
     long long *partials = ember_malloc(items * width * sizeof *partials);
     cl_mem out = NULL;
-    ember_status status = partials ? EMBER_OK
-                                   : ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY,
-                                                     "out of memory");
+    ember_status status =
+        partials ? EMBER_OK : ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
     if (status == EMBER_OK)
         status = kernel_start(&run, program, cache, task, "pipeline_reduce", err);
     cl_ulong row_count = (cl_ulong)n;
@@ -761,8 +765,8 @@ static ember_status device_project(ember_pipeline_program *program, ember_progra
         if (rc != CL_SUCCESS)
             status = ember_cl_fail(err, rc, "clSetKernelArg(pipeline)");
     }
-    if (status == EMBER_OK && (status = ember_buffer_create(task->worker, bytes, &keep_buffer,
-                                                             err)) == EMBER_OK) {
+    if (status == EMBER_OK &&
+        (status = ember_buffer_create(task->worker, bytes, &keep_buffer, err)) == EMBER_OK) {
         status = set_buffer(&run, keep_buffer, true, err);
     }
     for (int o = 0; status == EMBER_OK && o < outputs; o++) {

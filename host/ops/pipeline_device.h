@@ -38,8 +38,7 @@ void ember_pipeline_program_free(ember_pipeline_program *program);
  * in the top frame's column order, rows in their order. Takes the source columns it passes
  * through from task->owned when it may. */
 ember_status ember_pipeline_project(ember_pipeline_program *program, ember_program_cache *cache,
-                                    const ember_task *task, ember_partition *out,
-                                    ember_error *err);
+                                    const ember_task *task, ember_partition *out, ember_error *err);
 
 /* Kept rows (*rows) and the aggregates (values[agg_count]) of task's partition. */
 ember_status ember_pipeline_reduce(ember_pipeline_program *program, ember_program_cache *cache,

@@ -106,8 +106,7 @@ ember_status ember_repartition_run(ember_frame *frame, struct ember_job *job,
     *parts = NULL;
     *count = 0;
     shuffle_context ctx = {.session = session, .n = frame->partitions, .error_index = -1};
-    ember_status status =
-        ember_stage_partitions(frame->parent, job, &ctx.inputs, &ctx.input_count);
+    ember_status status = ember_stage_partitions(frame->parent, job, &ctx.inputs, &ctx.input_count);
     if (status != EMBER_OK)
         return status;
     const ember_schema *schema = ember_frame_schema(frame->parent);

@@ -20,7 +20,7 @@ typedef struct apply_context {
     const ember_scan_op *inner;
     ember_session *session;
     const bool *wanted;
-    bool *all; /* wanted NULL: nothing computed (a count of rows) */
+    bool *all;                       /* wanted NULL: nothing computed (a count of rows) */
     ember_pipeline_program *program; /* NULL when the pipeline is the identity */
 } apply_context;
 
@@ -105,8 +105,7 @@ static ember_status keep_start(void *raw, const ember_pipeline *pipeline, int pa
         return EMBER_OK;
     ctx->parts = ember_calloc((size_t)partitions + 1, sizeof *ctx->parts);
     ctx->count = partitions;
-    return ctx->parts ? EMBER_OK
-                      : ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
+    return ctx->parts ? EMBER_OK : ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
 }
 
 /* Keeps the partition: takes its buffers when the task owns them, else copies it (a cached

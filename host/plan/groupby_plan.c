@@ -66,8 +66,8 @@ static const char *agg_word(ember_agg_kind kind) {
 }
 
 /* The input and output types of an aggregate over its column's current type. */
-static ember_status settle_types(const ember_schema *input, ember_agg_spec *spec,
-                                 const char *text, ember_error *err) {
+static ember_status settle_types(const ember_schema *input, ember_agg_spec *spec, const char *text,
+                                 ember_error *err) {
     if (spec->column < 0)
         return EMBER_OK;
     spec->input_type = input->types[spec->column];
@@ -90,7 +90,9 @@ ember_status ember_groupby_plan_refresh(ember_groupby_plan *plan, const ember_sc
     for (int k = 0; k < plan->key_count; k++)
         output->types[k] = input->types[plan->keys[k]];
     for (int a = 0; a < plan->agg_count; a++) {
-        ember_status status = settle_types(input, &plan->aggs[a], input->names[plan->aggs[a].column >= 0 ? plan->aggs[a].column : 0], err);
+        ember_status status =
+            settle_types(input, &plan->aggs[a],
+                         input->names[plan->aggs[a].column >= 0 ? plan->aggs[a].column : 0], err);
         if (status != EMBER_OK)
             return status;
         output->types[plan->key_count + a] = plan->aggs[a].output_type;

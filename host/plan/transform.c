@@ -50,8 +50,8 @@ static ember_status output_type(const ember_expr *expr, ember_type *type, ember_
 }
 
 /* Checks an expression against schema; its type into *type when type is not NULL. */
-static ember_status check_expression(const char *text, const ember_schema *schema,
-                                     ember_type *type, ember_error *err) {
+static ember_status check_expression(const char *text, const ember_schema *schema, ember_type *type,
+                                     ember_error *err) {
     ember_expr *expr = NULL;
     ember_status status = ember_expr_parse(text, schema, &expr, err);
     if (status == EMBER_OK && type)
@@ -292,8 +292,8 @@ ember_status ember_map(ember_frame *frame, const char *expression, ember_frame *
     return finish(project, out, "map");
 }
 
-ember_status ember_range(ember_session *session, int64_t start_value, int64_t end_value,
-                         int slices, ember_frame **out) {
+ember_status ember_range(ember_session *session, int64_t start_value, int64_t end_value, int slices,
+                         ember_frame **out) {
     if (!session || !out)
         return EMBER_ERROR_INVALID_ARGUMENT;
     *out = NULL;
