@@ -13,6 +13,50 @@
 /* Spark's show() never draws a column narrower than this. */
 #define MIN_COLUMN_WIDTH 3
 
+/* The fast path of format_float64 for the common case, a value with at most 15 significant
+ * digits of which at most 9 after the point (prices, sums of them): the fewest fraction
+ * digits k with round(value * 10^k) / 10^k == value. Both operands of that division are exact
+ * doubles and IEEE division rounds correctly, so the text reads back (strtod rounds correctly
+ * too) to value; with at most 15 digits it is also what %.15g prints. Returns the length, or 0
+ * when the slow path must decide. */
+static size_t format_decimal(double value, char *text) {
+    static const double powers[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    double magnitude = fabs(value);
+    if (!(magnitude >= 1e-4 && magnitude < 1e15))
+        return 0;
+    for (int k = 0; k < 10; k++) {
+        double scaled = nearbyint(magnitude * powers[k]);
+        if (scaled >= 1e15)
+            return 0;
+        if (scaled / powers[k] != magnitude)
+            continue;
+        char digits[24];
+        int n = snprintf(digits, sizeof digits, "%lld", (long long)scaled);
+        size_t len = 0;
+        if (value < 0)
+            text[len++] = '-';
+        if (n <= k) { /* 0.00ddd */
+            text[len++] = '0';
+            text[len++] = '.';
+            for (int z = 0; z < k - n; z++)
+                text[len++] = '0';
+            memcpy(text + len, digits, (size_t)n);
+            len += (size_t)n;
+        } else {
+            memcpy(text + len, digits, (size_t)(n - k));
+            len += (size_t)(n - k);
+            text[len++] = '.';
+            if (k == 0)
+                text[len++] = '0';
+            memcpy(text + len, digits + n - k, (size_t)k);
+            len += (size_t)k;
+        }
+        text[len] = '\0';
+        return len;
+    }
+    return 0;
+}
+
 /* The shortest of %.15g, %.16g, %.17g that reads back to the same double (%.17g always does),
  * so 0.1 prints as "0.1", not "0.10000000000000001"; 2.0 prints as "2.0". NaN and the infinities
  * get the spelling Spark and ember's CSV reader use. Returns the length. */
@@ -26,6 +70,9 @@ static size_t format_float64(double value, char *text) {
         strcpy(text, word);
         return strlen(text);
     }
+    size_t fast = format_decimal(value, text);
+    if (fast)
+        return fast;
     for (int precision = 15; precision <= 17; precision++) {
         snprintf(text, FLOAT_TEXT_SIZE, "%.*g", precision, value);
         if (precision == 17 || strtod(text, NULL) == value)
