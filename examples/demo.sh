@@ -24,3 +24,17 @@ echo "..."
 echo
 echo "== ember groupby $DATA --by region --agg count --agg sum:qty --agg mean:price --sort"
 "$BUILD/ember" groupby "$DATA" --by region --agg count --agg sum:qty --agg mean:price --sort --format table
+echo
+echo "== ember count $DATA --where \"qty > 10 and region = 'EU'\"   (df.filter(...).count())"
+"$BUILD/ember" count "$DATA" --where "qty > 10 and region = 'EU'" --format table
+echo
+echo "== ember map $DATA --expr \"price * qty\" --as revenue --select id,category   (withColumn)"
+"$BUILD/ember" map "$DATA" --expr "price * qty" --as revenue --select id,category --format table | head -n 6
+echo "..."
+echo
+echo "== ember range 0 1000 --slices 50 --map \"value * 2\"   (sc.parallelize(range(1000), 50).map(x * 2))"
+"$BUILD/ember" range 0 1000 --slices 50 --map "value * 2" | head -n 5
+echo "..."
+echo
+echo "== ember range 0 1000000000 --slices 64 --map \"value * 2\" --sum"
+"$BUILD/ember" range 0 1000000000 --slices 64 --map "value * 2" --sum --verbose

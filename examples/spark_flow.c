@@ -1,6 +1,7 @@
-/* spark_flow.c: the blueprint's Spark-style flow, as far as ember has it: read a CSV into
- * partitions, cache it on the device, count it twice (the job metrics show the second count
- * came from the cache), then df.groupBy("category").count() and a multi-aggregate group-by.
+/* spark_flow.c: the blueprint's Spark-style flow: read a CSV into partitions, cache it on the
+ * device, count it twice (the job metrics show the second count came from the cache),
+ * df.repartition(200).groupBy("category").count(), a multi-aggregate group-by, filter and
+ * withColumn, and sc.parallelize(range(1000), 50).map(x * 2).collect().
  * Usage: example_spark_flow FILE.csv [PARTITIONS] */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,8 @@ int main(int argc, char **argv) {
     int partitions = argc > 2 ? atoi(argv[2]) : 8;
     ember_session *session = NULL;
     ember_csv_options *options = NULL;
-    ember_frame *df = NULL, *grouped = NULL;
+    ember_frame *df = NULL, *grouped = NULL, *shuffled = NULL, *filtered = NULL, *revenue = NULL;
+    ember_frame *range = NULL, *doubled = NULL;
     ember_table *table = NULL;
     int exit_code = 1;
 
@@ -67,12 +69,14 @@ int main(int argc, char **argv) {
         print_job(session);
     }
 
-    /* df.groupBy("category").count().orderBy("category").show(5) */
+    /* df.repartition(200).groupBy("category").count().orderBy("category").show(5) */
     const char *by_category[] = {"category", NULL};
-    if (ember_group_by(df, by_category, NULL, &grouped) != EMBER_OK ||
+    if (ember_repartition(df, 200, &shuffled) != EMBER_OK ||
+        ember_group_by(shuffled, by_category, NULL, &grouped) != EMBER_OK ||
         ember_collect(grouped, &table) != EMBER_OK || ember_table_sort(table, 1) != EMBER_OK)
         goto fail;
-    printf("df.groupBy(\"category\").count(): %lld groups\n",
+    printf("df.repartition(200) has %d partitions\n", ember_frame_partition_count(shuffled));
+    printf("df.repartition(200).groupBy(\"category\").count(): %lld groups\n",
            (long long)ember_table_row_count(table));
     ember_table_print(table, stdout, 5);
     print_job(session);
@@ -80,6 +84,30 @@ int main(int argc, char **argv) {
     table = NULL;
     ember_frame_free(grouped);
     grouped = NULL;
+
+    /* df.filter("qty > 10 and region = 'EU'").withColumn("revenue", "price * qty").show(3) */
+    if (ember_filter(df, "qty > 10 and region = 'EU'", &filtered) != EMBER_OK ||
+        ember_with_column(filtered, "revenue", "price * qty", &revenue) != EMBER_OK)
+        goto fail;
+    printf("df.filter(\"qty > 10 and region = 'EU'\").withColumn(\"revenue\", \"price * qty\")"
+           ".show(3):\n");
+    if (ember_show(revenue, 3, stdout) != EMBER_OK)
+        goto fail;
+    print_job(session);
+
+    /* sc.parallelize(range(1000), 50).map(lambda x: x * 2).collect() */
+    if (ember_range(session, 0, 1000, 50, &range) != EMBER_OK ||
+        ember_map(range, "value * 2", &doubled) != EMBER_OK ||
+        ember_collect(doubled, &table) != EMBER_OK)
+        goto fail;
+    printf("sc.parallelize(range(1000), 50).map(x * 2).collect(): %lld values: %lld, %lld, %lld, "
+           "..., %lld\n",
+           (long long)ember_table_row_count(table), (long long)ember_table_int64(table, 0, 0),
+           (long long)ember_table_int64(table, 0, 1), (long long)ember_table_int64(table, 0, 2),
+           (long long)ember_table_int64(table, 0, ember_table_row_count(table) - 1));
+    print_job(session);
+    ember_table_free(table);
+    table = NULL;
 
     /* df.groupBy("region").agg(count, sum(qty), min/max/mean(price)) */
     const char *by_region[] = {"region", NULL};
@@ -96,6 +124,11 @@ fail:
         fprintf(stderr, "spark_flow: error: %s\n", ember_session_error(session));
     ember_table_free(table);
     ember_frame_free(grouped);
+    ember_frame_free(doubled);
+    ember_frame_free(range);
+    ember_frame_free(revenue);
+    ember_frame_free(filtered);
+    ember_frame_free(shuffled);
     ember_frame_free(df);
     ember_csv_options_free(options);
     ember_session_close(session);

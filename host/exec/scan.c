@@ -217,6 +217,8 @@ static ember_status plan(ember_frame *top, ember_pipeline **pipeline) {
 static const char *stage_name(const scan_context *scan) {
     if (scan->op->name)
         return scan->op->name;
+    if (scan->frame->cache && scan->frame->cache_transient)
+        return scan->frame->kind == EMBER_FRAME_REPARTITION ? "shuffle read" : "groups";
     if (scan->frame->cache)
         return "cache";
     return scan->frame->kind == EMBER_FRAME_RANGE ? "range" : "scan";
@@ -300,7 +302,8 @@ ember_status ember_scan_run(ember_frame *top, const bool *wanted, struct ember_j
     }
     job->metrics[EMBER_JOB_PARTITIONS] = count;
     if (frame->cache) {
-        job->metrics[EMBER_JOB_PARTITIONS_CACHED] = count;
+        if (!frame->cache_transient)
+            job->metrics[EMBER_JOB_PARTITIONS_CACHED] = count;
     } else if (frame->kind == EMBER_FRAME_CSV) {
         job->metrics[EMBER_JOB_ROWS_READ] = scan.rows + scan.dropped;
         job->metrics[EMBER_JOB_ROWS_MALFORMED] = scan.malformed;

@@ -373,7 +373,11 @@ EMBER_API double ember_job_seconds(const ember_job *job);
 /* Description of the device(s) the job ran on. */
 EMBER_API const char *ember_job_device(const ember_job *job);
 /* Stage i < ember_job_metric_get(job, EMBER_JOB_STAGES). Names: "scan" (read CSV into
- * partitions), "cache" (partitions taken from the device cache), "count". */
+ * partitions, with the narrow steps fused into each task), "range" (range() slices generated),
+ * "cache" (partitions taken from the device cache), "shuffle" (a repartition: the device plans
+ * each input partition's moves and the output partitions are built), "shuffle read" (the stage
+ * after a shuffle), "groups" (a stage reading a group-by's result), "merge" (a group-by's final
+ * aggregation), "reduce" (a whole-frame aggregate's partials combined), "count", "write". */
 EMBER_API const char *ember_job_stage_name(const ember_job *job, int stage);
 EMBER_API int64_t ember_job_stage_metric(const ember_job *job, int stage,
                                          ember_stage_metric metric);
