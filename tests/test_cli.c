@@ -662,6 +662,142 @@ static void test_groupby_errors(void **state) {
     free(path);
 }
 
+/* ---- --where, map, range --------------------------------------------------------------- */
+
+static void test_where(void **state) {
+    char *path = write_scratch("where.csv", SALES_CSV);
+    require_groupby(path);
+    /* By hand: qty > 2 holds for 3, 5, 4, 6 (a null qty is dropped, as SQL's WHERE does). */
+    check_count(path, 4, "--where", "qty > 2");
+    check_count(path, 4, "--where", "region = 'EU'");
+    check_count(path, 3, "--where=qty > 1 and region = 'EU'", NULL);
+    check_count(path, 0, "--where", "false");
+    run_result r;
+    ember(&r, "count", path, "--where", "qty > 1 and region = 'EU'", "--partitions", "3", NULL);
+    assert_count(&r, 3);
+    run_result_free(&r);
+    ember(&r, "groupby", path, "--by", "category", "--where", "price >= 1.5", "--agg", "sum:qty",
+          "--sort", NULL);
+    assert_output(&r, "category,sum_qty\nfruit,13\n");
+    run_result_free(&r);
+    ember(&r, "count", path, "--where", "qty + ", NULL);
+    assert_error(&r, 1);
+    assert_non_null(strstr(r.err, "position"));
+    run_result_free(&r);
+    ember(&r, "count", path, "--where", "qty", NULL);
+    assert_error(&r, 1);
+    assert_non_null(strstr(r.err, "not a boolean"));
+    run_result_free(&r);
+    ember(&r, "count", path, "--where", "a", "--where", "b", NULL);
+    assert_error(&r, 2);
+    run_result_free(&r);
+    unlink(path);
+    free(path);
+}
+
+static const char MAP_EXPECTED[] = "region,qty,revenue\n"
+                                   "EU,3,4.5\n"
+                                   "US,5,10.0\n"
+                                   "EU,2,1.0\n"
+                                   "EU,1,2.5\n"
+                                   "US,,\n"
+                                   ",4,12.0\n"
+                                   "EU,6,\n";
+
+static void test_map(void **state) {
+    char *path = write_scratch("map.csv", SALES_CSV);
+    require_groupby(path);
+    run_result r;
+    /* Rows in file order at any partition count; a null operand gives a null (empty) field. */
+    ember(&r, "map", path, "--expr", "price * qty", "--as", "revenue", "--select", "region,qty",
+          NULL);
+    assert_output(&r, MAP_EXPECTED);
+    run_result_free(&r);
+    ember(&r, "map", path, "--expr", "price * qty", "--as", "revenue", "--select", "region,qty",
+          "--partitions", "3", NULL);
+    assert_output(&r, MAP_EXPECTED);
+    run_result_free(&r);
+    /* Every input column by default, then the new one ("value" unless --as says). */
+    ember(&r, "map", path, "--expr", "if(qty > 2, 'big', 'small')", "--where", "region = 'US'",
+          NULL);
+    /* if() with a null condition takes the else branch (docs/expressions.md). */
+    assert_output(&r, "region,category,qty,price,value\nUS,fruit,5,2.0,big\nUS,veg,,1.0,small\n");
+    run_result_free(&r);
+    /* --output: the same CSV in a file, nothing on stdout. */
+    char *out = tu_tmp_path("map-out.csv");
+    ember(&r, "map", path, "--expr", "price * qty", "--as", "revenue", "--select", "region,qty",
+          "--output", out, NULL);
+    assert_output(&r, "");
+    run_result_free(&r);
+    FILE *f = fopen(out, "r");
+    assert_non_null(f);
+    char text[512] = {0};
+    size_t got = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    assert_int_equal(got, strlen(MAP_EXPECTED));
+    assert_string_equal(text, MAP_EXPECTED);
+    unlink(out);
+    free(out);
+    /* Errors: unknown column with the list, a directory that does not exist, usage. */
+    ember(&r, "map", path, "--expr", "price * qtx", NULL);
+    assert_error(&r, 1);
+    assert_non_null(strstr(r.err, "expression \"price * qtx\", position 9: unknown column 'qtx' "
+                                  "(columns: region, category, qty, price)"));
+    run_result_free(&r);
+    ember(&r, "map", path, "--expr", "qty", "--output", "/nonexistent-dir/x.csv", NULL);
+    assert_error(&r, 1);
+    assert_non_null(strstr(r.err, "/nonexistent-dir/x.csv"));
+    run_result_free(&r);
+    ember(&r, "map", path, NULL);
+    assert_error(&r, 2);
+    run_result_free(&r);
+    ember(&r, "map", path, "--expr", "qty", "--select", "nosuch", NULL);
+    assert_error(&r, 1);
+    assert_non_null(strstr(r.err, "nosuch"));
+    run_result_free(&r);
+    unlink(path);
+    free(path);
+}
+
+static void test_range(void **state) {
+    require_device();
+    run_result r;
+    ember(&r, "range", "0", "5", NULL);
+    assert_output(&r, "value\n0\n1\n2\n3\n4\n");
+    run_result_free(&r);
+    ember(&r, "range", "0", "5", "--slices", "3", "--map", "value * 2", NULL);
+    assert_output(&r, "value\n0\n2\n4\n6\n8\n");
+    run_result_free(&r);
+    ember(&r, "range", "--slices", "7", "--", "-3", "2", NULL);
+    assert_output(&r, "value\n-3\n-2\n-1\n0\n1\n");
+    run_result_free(&r);
+    /* Closed forms: n (n - 1) / 2; the even values of 0..9 sum to 20. */
+    ember(&r, "range", "0", "1000000", "--slices", "7", "--sum", NULL);
+    assert_output(&r, "sum\n499999500000\n");
+    run_result_free(&r);
+    ember(&r, "range", "0", "10", "--where", "value % 2 = 0", "--sum", NULL);
+    assert_output(&r, "sum\n20\n");
+    run_result_free(&r);
+    ember(&r, "range", "5", "5", NULL);
+    assert_output(&r, "value\n");
+    run_result_free(&r);
+    ember(&r, "range", "9223372036854775800", "9223372036854775807", "--sum", NULL);
+    assert_error(&r, 1);
+    assert_non_null(strstr(r.err, "overflows int64"));
+    run_result_free(&r);
+    ember(&r, "range", "0", "5", "--map", "nope", NULL);
+    assert_error(&r, 1);
+    assert_non_null(strstr(r.err, "unknown column 'nope' (columns: value)"));
+    run_result_free(&r);
+    static const char *const usage[][4] = {
+        {"5", NULL}, {"a", "5", NULL}, {"0", "5", "--slices", "0"}, {"0", "5", "6", NULL}};
+    for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
+        ember(&r, "range", usage[i][0], usage[i][1], usage[i][2], usage[i][3], NULL);
+        assert_error(&r, 2);
+        run_result_free(&r);
+    }
+}
+
 /* ---- help, version, devices ----------------------------------------------------------- */
 
 static void check_help(const char *a, const char *b, const char *expect) {
@@ -906,6 +1042,9 @@ static void test_gen_usage_errors(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_count_small),
+        cmocka_unit_test(test_where),
+        cmocka_unit_test(test_map),
+        cmocka_unit_test(test_range),
         cmocka_unit_test(test_count_no_header),
         cmocka_unit_test(test_count_delimiter),
         cmocka_unit_test(test_count_partitions),
