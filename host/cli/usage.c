@@ -146,7 +146,6 @@ void usage_range(FILE *to) {
           "Prints the values (CSV with a header \"value\"), in order; with --sum, a header\n"
           "\"sum\" and their sum. A negative START needs \"--\" before it, after the\n"
           "options: ember range --sum -- -5 5.\n"
-          "ember range --sum -- -5 5.\n"
           "\n"
           "  --slices N          partitions (N >= 1); default: one per core\n"
           "  --map EXPR          replace each value by EXPR of it, e.g. \"value * 2\"\n"

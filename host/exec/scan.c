@@ -300,7 +300,9 @@ ember_status ember_scan_run(ember_frame *top, const bool *wanted, struct ember_j
             goto done;
         scan.pipeline = pipeline;
     }
-    job->metrics[EMBER_JOB_PARTITIONS] = count;
+    /* The input's partitions: those of the job's first stage (later stages read its output). */
+    if (!job->metrics[EMBER_JOB_PARTITIONS])
+        job->metrics[EMBER_JOB_PARTITIONS] = count;
     if (frame->cache) {
         if (!frame->cache_transient)
             job->metrics[EMBER_JOB_PARTITIONS_CACHED] = count;

@@ -54,7 +54,7 @@ static void describe_group(const ember_groupby_plan *plan, const ember_schema *i
         int n;
         if (!ember_column_is_valid(key, row))
             n = snprintf(buf + used, len - used, "%s%s=null", sep, name);
-        else if (key->type == EMBER_TYPE_INT64)
+        else if (key->type == EMBER_TYPE_INT64 || key->type == EMBER_TYPE_BOOL)
             n = snprintf(buf + used, len - used, "%s%s=%" PRId64, sep, name,
                          ((const int64_t *)key->values)[row]);
         else if (key->type == EMBER_TYPE_FLOAT64)

@@ -645,7 +645,7 @@ static ember_status check_column(const ember_device_column *column, int64_t rows
         return ember_error_set(err, EMBER_ERROR_INVALID_ARGUMENT,
                                "group-by %s %d is a string column", what, index);
     if (host->type != EMBER_TYPE_INT64 && host->type != EMBER_TYPE_FLOAT64 &&
-        host->type != EMBER_TYPE_STRING)
+        host->type != EMBER_TYPE_STRING && host->type != EMBER_TYPE_BOOL)
         return ember_error_set(err, EMBER_ERROR_INVALID_ARGUMENT,
                                "group-by %s %d has an unknown type", what, index);
     return EMBER_OK;
@@ -814,8 +814,10 @@ static ember_status keys_prepare(groupby_call *call, const ember_device_column *
         }
         bool has_validity = false;
         status = column_buffers(call, keys[k], call->key_buffers[k], &has_validity);
-        call->key_info |= ((cl_uint)keys[k]->host->type | (has_validity ? KEY_HAS_VALIDITY : 0))
-                          << (4 * k);
+        /* a bool is stored as an int64 0 or 1 and grouped as one */
+        ember_type type =
+            keys[k]->host->type == EMBER_TYPE_BOOL ? EMBER_TYPE_INT64 : keys[k]->host->type;
+        call->key_info |= ((cl_uint)type | (has_validity ? KEY_HAS_VALIDITY : 0)) << (4 * k);
     }
     return status;
 }

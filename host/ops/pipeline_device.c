@@ -25,8 +25,25 @@ struct ember_pipeline_program {
     bool *wanted;                    /* [column_count] (project) */
     int agg_count;
     ember_reduce_agg *aggs;
-    bool *used; /* [source columns]: read by the kernel */
+    bool *used; /* [source columns]: read by the kernel (of the group being generated) */
+    /* The outputs split so each kernel's parameters fit the smallest budget OpenCL allows. */
+    int group_count;
+    struct kernel_group *groups;
+    bool host_only; /* even one output's parameters do not fit: the host evaluator runs it */
 };
+
+/* One kernel of a pipeline: outputs [first, end) and the source columns they and the filters
+ * read. */
+typedef struct kernel_group {
+    char *source;
+    size_t source_len;
+    bool *used;
+    int first, end;
+} kernel_group;
+
+/* CL_DEVICE_MAX_PARAMETER_SIZE is at least this on every OpenCL 1.2 device; pointers are taken
+ * as 8 bytes. A pipeline whose kernel would need more is split, never sent to fail. */
+#define PARAMETER_BUDGET 1024
 
 /* ---------------------------------------------------------------------------------------
  * Code generation.
@@ -255,10 +272,116 @@ static ember_status generate(ember_pipeline_program *program, ember_error *err) 
     return EMBER_OK;
 }
 
+static size_t column_cost(const ember_pipeline_program *program, int c) {
+    if (c == generated_column(program->pipeline))
+        return 8;
+    return program->pipeline->source_schema->types[c] == EMBER_TYPE_STRING ? 24 : 16;
+}
+
+static size_t used_cost(const ember_pipeline_program *program, const bool *used) {
+    size_t cost = 16; /* rows, and the keep bitmap or the partials */
+    for (int c = 0; c < program->pipeline->source_schema->count; c++)
+        cost += used[c] ? column_cost(program, c) : 0;
+    return cost;
+}
+
+/* Generates the kernel of outputs [first, end) (all aggregates for a reduce) into group. */
+static ember_status generate_group(ember_pipeline_program *program, const bool *base, int first,
+                                   int end, kernel_group *group, ember_error *err) {
+    int columns = program->pipeline->source_schema->count;
+    group->first = first;
+    group->end = end;
+    group->used = ember_calloc((size_t)columns + 1, sizeof(bool));
+    if (!group->used)
+        return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
+    memcpy(group->used, base, (size_t)columns * sizeof(bool));
+    for (int k = first; k < end; k++)
+        for (int c = 0; c < columns; c++)
+            group->used[c] |= ember_expr_uses_column(program->output_exprs[k], c);
+    ember_pipeline_program view = *program;
+    view.used = group->used;
+    view.output_count = end - first;
+    view.outputs = program->outputs + first;
+    view.output_exprs = program->output_exprs + first;
+    view.source = NULL;
+    ember_status status = generate(&view, err);
+    group->source = view.source;
+    group->source_len = view.source_len;
+    return status;
+}
+
+/* Cuts the outputs into kernels that fit PARAMETER_BUDGET and generates each. */
+static ember_status generate_groups(ember_pipeline_program *program, ember_error *err) {
+    int columns = program->pipeline->source_schema->count;
+    int outputs = program->output_count;
+    program->groups = ember_calloc((size_t)outputs + 1, sizeof *program->groups);
+    bool *base = ember_calloc((size_t)columns + 1, sizeof(bool));
+    bool *trial = ember_calloc((size_t)columns + 1, sizeof(bool));
+    ember_status status = EMBER_OK;
+    if (!program->groups || !base || !trial) {
+        status = ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
+        goto done;
+    }
+    /* base: what every kernel of the pipeline reads (the filters; a reduce's aggregates) */
+    const ember_pipeline *pipeline = program->pipeline;
+    for (int i = 0; i < pipeline->predicate_count; i++)
+        for (int c = 0; c < columns; c++)
+            base[c] |= ember_expr_uses_column(pipeline->predicates[i], c);
+    for (int a = 0; a < program->agg_count; a++)
+        for (int c = 0; c < columns; c++)
+            base[c] |= ember_expr_uses_column(program->aggs[a].input, c);
+    int first = 0;
+    memcpy(trial, base, (size_t)columns * sizeof(bool));
+    for (int k = 0; k < outputs; k++) {
+        bool *with = ember_calloc((size_t)columns + 1, sizeof(bool));
+        if (!with) {
+            status = ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
+            goto done;
+        }
+        for (int c = 0; c < columns; c++)
+            with[c] = trial[c] || ember_expr_uses_column(program->output_exprs[k], c);
+        bool fits = used_cost(program, with) + 16 * (size_t)(k - first + 1) <= PARAMETER_BUDGET;
+        if (!fits && k > first) {
+            status = generate_group(program, base, first, k, &program->groups[program->group_count],
+                                    err);
+            program->group_count++;
+            if (status != EMBER_OK) {
+                ember_free(with);
+                goto done;
+            }
+            first = k;
+            for (int c = 0; c < columns; c++)
+                with[c] = base[c] || ember_expr_uses_column(program->output_exprs[k], c);
+            fits = used_cost(program, with) + 16 <= PARAMETER_BUDGET;
+        }
+        memcpy(trial, with, (size_t)columns * sizeof(bool));
+        ember_free(with);
+        if (!fits) {
+            program->host_only = true;
+            goto done;
+        }
+    }
+    if (used_cost(program, trial) + 16 * (size_t)(outputs - first) > PARAMETER_BUDGET) {
+        program->host_only = true;
+        goto done;
+    }
+    status =
+        generate_group(program, base, first, outputs, &program->groups[program->group_count], err);
+    program->group_count++;
+done:
+    ember_free(base);
+    ember_free(trial);
+    return status;
+}
+
 void ember_pipeline_program_free(ember_pipeline_program *program) {
     if (!program)
         return;
-    ember_free(program->source);
+    for (int g = 0; g < program->group_count; g++) {
+        ember_free(program->groups[g].source);
+        ember_free(program->groups[g].used);
+    }
+    ember_free(program->groups);
     for (int k = 0; program->owned_exprs && k < program->output_count; k++)
         ember_expr_free(program->owned_exprs[k]);
     ember_free(program->owned_exprs);
@@ -328,7 +451,7 @@ ember_status ember_pipeline_program_create(const ember_pipeline *pipeline, const
         program->output_exprs[program->output_count++] = expr;
         mark_used(program, expr);
     }
-    status = generate(program, err);
+    status = generate_groups(program, err);
 done:
     if (status != EMBER_OK)
         ember_pipeline_program_free(program);
@@ -342,7 +465,7 @@ done:
  * ------------------------------------------------------------------------------------- */
 
 static bool on_host(const ember_pipeline_program *program, const ember_worker *worker) {
-    return program->force_host || (program->needs_fp64 && !worker->info.fp64);
+    return program->force_host || program->host_only || (program->needs_fp64 && !worker->info.fp64);
 }
 
 /* A buffer for host data of a source column (zero-copy on CPU devices). */
@@ -390,13 +513,14 @@ static ember_status set_buffer(kernel_run *run, cl_mem buffer, bool owned, ember
 }
 
 static ember_status set_source_columns(kernel_run *run, const ember_pipeline_program *program,
-                                       const ember_task *task, ember_error *err) {
+                                       const kernel_group *group, const ember_task *task,
+                                       ember_error *err) {
     const ember_schema *schema = program->pipeline->source_schema;
     int generated = generated_column(program->pipeline);
     const ember_partition *part = task->partition;
     ember_status status = EMBER_OK;
     for (int c = 0; status == EMBER_OK && c < schema->count; c++) {
-        if (!program->used[c])
+        if (!group->used[c])
             continue;
         if (c == generated) {
             cl_long start = task->range_start;
@@ -430,12 +554,12 @@ static ember_status set_source_columns(kernel_run *run, const ember_pipeline_pro
     return status;
 }
 
-static ember_status kernel_start(kernel_run *run, ember_pipeline_program *program,
+static ember_status kernel_start(kernel_run *run, const kernel_group *group,
                                  ember_program_cache *cache, const ember_task *task,
                                  const char *name, ember_error *err) {
     cl_program built;
-    ember_status status = ember_program_get(cache, task->worker, program->source,
-                                            program->source_len, "", &built, err);
+    ember_status status =
+        ember_program_get(cache, task->worker, group->source, group->source_len, "", &built, err);
     if (status != EMBER_OK)
         return status;
     cl_int rc = CL_SUCCESS;
@@ -583,7 +707,7 @@ ember_status ember_pipeline_reduce(ember_pipeline_program *program, ember_progra
     ember_status status =
         partials ? EMBER_OK : ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
     if (status == EMBER_OK)
-        status = kernel_start(&run, program, cache, task, "pipeline_reduce", err);
+        status = kernel_start(&run, &program->groups[0], cache, task, "pipeline_reduce", err);
     cl_ulong row_count = (cl_ulong)n;
     if (status == EMBER_OK) {
         cl_int rc = clSetKernelArg(run.kernel, run.arg++, sizeof row_count, &row_count);
@@ -595,7 +719,7 @@ ember_status ember_pipeline_reduce(ember_pipeline_program *program, ember_progra
     if (status == EMBER_OK)
         status = set_buffer(&run, out, true, err);
     if (status == EMBER_OK)
-        status = set_source_columns(&run, program, task, err);
+        status = set_source_columns(&run, program, &program->groups[0], task, err);
     if (status == EMBER_OK)
         status = kernel_go(&run, task, items, err);
     if (status == EMBER_OK)
@@ -733,20 +857,60 @@ static bool host_project(const ember_pipeline_program *program, const ember_colu
     return true;
 }
 
-/* Runs the project kernel: keep bits and the computed columns into out. */
+/* One kernel of the project: keep bits (read by the first group only) and the group's outputs
+ * into values / validity. */
+static ember_status run_group(const kernel_group *group, ember_program_cache *cache,
+                              const ember_pipeline_program *program, const ember_task *task,
+                              uint8_t *keep, int64_t **values, uint8_t **validity,
+                              ember_error *err) {
+    int64_t rows = task->partition->rows;
+    size_t bytes = (size_t)(rows + 7) / 8;
+    kernel_run run = {0};
+    cl_ulong row_count = (cl_ulong)rows;
+    cl_mem keep_buffer = NULL;
+    cl_mem outputs[2 * (PARAMETER_BUDGET / 16)];
+    int count = group->end - group->first;
+    ember_status status = kernel_start(&run, group, cache, task, "pipeline_project", err);
+    if (status == EMBER_OK) {
+        cl_int rc = clSetKernelArg(run.kernel, run.arg++, sizeof row_count, &row_count);
+        if (rc != CL_SUCCESS)
+            status = ember_cl_fail(err, rc, "clSetKernelArg(pipeline)");
+    }
+    if (status == EMBER_OK &&
+        (status = ember_buffer_create(task->worker, bytes, &keep_buffer, err)) == EMBER_OK)
+        status = set_buffer(&run, keep_buffer, true, err);
+    for (int o = 0; status == EMBER_OK && o < 2 * count; o++) {
+        status =
+            ember_buffer_create(task->worker, o % 2 ? bytes : (size_t)rows * 8, &outputs[o], err);
+        if (status == EMBER_OK)
+            status = set_buffer(&run, outputs[o], true, err);
+    }
+    if (status == EMBER_OK)
+        status = set_source_columns(&run, program, group, task, err);
+    if (status == EMBER_OK)
+        status = kernel_go(&run, task, bytes, err);
+    if (status == EMBER_OK && group->first == 0)
+        status = read_back(task, keep_buffer, keep, bytes, err);
+    for (int o = 0; status == EMBER_OK && o < count; o++) {
+        status = read_back(task, outputs[2 * o], values[group->first + o], (size_t)rows * 8, err);
+        if (status == EMBER_OK)
+            status = read_back(task, outputs[2 * o + 1], validity[group->first + o], bytes, err);
+    }
+    run_release(&run); /* the buffers were handed to it */
+    return status;
+}
+
+/* Runs the project kernels: keep bits and the computed columns into out. */
 static ember_status device_project(ember_pipeline_program *program, ember_program_cache *cache,
                                    const ember_task *task, uint8_t *keep, ember_partition *out,
                                    bool *too_big, ember_error *err) {
     int64_t rows = task->partition->rows;
     size_t bytes = (size_t)(rows + 7) / 8;
     int outputs = program->output_count;
-    kernel_run run = {0};
     int64_t **values = ember_calloc((size_t)outputs + 1, sizeof *values);
     uint8_t **validity = ember_calloc((size_t)outputs + 1, sizeof *validity);
-    cl_mem *out_buffers = ember_calloc(2 * (size_t)outputs + 1, sizeof *out_buffers);
-    cl_mem keep_buffer = NULL;
     ember_status status = EMBER_OK;
-    if (!values || !validity || !out_buffers) {
+    if (!values || !validity) {
         status = ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
         goto done;
     }
@@ -758,36 +922,8 @@ static ember_status device_project(ember_pipeline_program *program, ember_progra
             goto done;
         }
     }
-    cl_ulong row_count = (cl_ulong)rows;
-    status = kernel_start(&run, program, cache, task, "pipeline_project", err);
-    if (status == EMBER_OK) {
-        cl_int rc = clSetKernelArg(run.kernel, run.arg++, sizeof row_count, &row_count);
-        if (rc != CL_SUCCESS)
-            status = ember_cl_fail(err, rc, "clSetKernelArg(pipeline)");
-    }
-    if (status == EMBER_OK &&
-        (status = ember_buffer_create(task->worker, bytes, &keep_buffer, err)) == EMBER_OK) {
-        status = set_buffer(&run, keep_buffer, true, err);
-    }
-    for (int o = 0; status == EMBER_OK && o < outputs; o++) {
-        for (int b = 0; status == EMBER_OK && b < 2; b++) {
-            status = ember_buffer_create(task->worker, b ? bytes : (size_t)rows * 8,
-                                         &out_buffers[2 * o + b], err);
-            if (status == EMBER_OK)
-                status = set_buffer(&run, out_buffers[2 * o + b], true, err);
-        }
-    }
-    if (status == EMBER_OK)
-        status = set_source_columns(&run, program, task, err);
-    if (status == EMBER_OK)
-        status = kernel_go(&run, task, bytes, err);
-    if (status == EMBER_OK)
-        status = read_back(task, keep_buffer, keep, bytes, err);
-    for (int o = 0; status == EMBER_OK && o < outputs; o++) {
-        status = read_back(task, out_buffers[2 * o], values[o], (size_t)rows * 8, err);
-        if (status == EMBER_OK)
-            status = read_back(task, out_buffers[2 * o + 1], validity[o], bytes, err);
-    }
+    for (int g = 0; status == EMBER_OK && g < program->group_count; g++)
+        status = run_group(&program->groups[g], cache, program, task, keep, values, validity, err);
     for (int o = 0; status == EMBER_OK && o < outputs; o++) {
         if (!computed_column(&out->columns[program->outputs[o]], program->output_exprs[o],
                              task->partition->columns, values[o], validity[o], rows, too_big))
@@ -800,17 +936,8 @@ done:
         ember_free_aligned(values[o]);
         ember_free_aligned(validity[o]);
     }
-    if (!run.kernel) {
-        if (keep_buffer)
-            clReleaseMemObject(keep_buffer);
-        for (int o = 0; out_buffers && o < 2 * outputs; o++)
-            if (out_buffers[o])
-                clReleaseMemObject(out_buffers[o]);
-    }
-    run_release(&run);
     ember_free(values);
     ember_free(validity);
-    ember_free(out_buffers);
     return status;
 }
 

@@ -156,6 +156,7 @@ static ember_status set_cache(ember_frame *frame, ember_partition *parts, int co
     for (int i = 0; i < count; i++) {
         cache[i].partition = parts[i];
         cache[i].partition.index = i;
+        cache[i].worker = i % frame->session->worker_count; /* spread over the devices */
     }
     frame->cache = cache;
     frame->cache_count = count;
