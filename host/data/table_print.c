@@ -1,6 +1,7 @@
 /* table_print.c: a host table written for people (ember_table_print, an aligned box like
  * Spark's show()) and for programs (ember_table_write_csv, RFC 4180 with a header). */
 #include <inttypes.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,72 @@ static size_t format_decimal(double value, char *text) {
     return 0;
 }
 
+/* The decimal of p significant digits nearest to value (1 <= value < 1e14) as *n / 10^*k, and
+ * whether it reads back to value, decided exactly: value = m * 2^-q, and the decimal reads
+ * back when it lies within half a unit in the last place of value (ties to even m, the narrower
+ * gap below a power of two taken into account). All in 128-bit integers: n < 10^18, 10^k <=
+ * 10^16, m < 2^53, q <= 52, so no product reaches 2^127. */
+static bool nearest_decimal(double value, int p, uint64_t *n, int *k) {
+    int exponent;
+    double fraction = frexp(value, &exponent); /* value = fraction * 2^exponent, 0.5 <= f < 1 */
+    uint64_t m = (uint64_t)ldexp(fraction, 53);
+    int q = 53 - exponent; /* value = m * 2^-q; q >= 7 in this range */
+    int digits = 1;        /* of the integer part */
+    for (double power = 10.0; power <= value; power *= 10.0)
+        digits++;
+    *k = p - digits;
+    unsigned __int128 scale = 1;
+    for (int i = 0; i < *k; i++)
+        scale *= 10;
+    unsigned __int128 num = (unsigned __int128)m * scale;
+    unsigned __int128 rounded = num >> q, rem = num & (((unsigned __int128)1 << q) - 1);
+    unsigned __int128 half = (unsigned __int128)1 << (q - 1);
+    if (rem > half || (rem == half && (rounded & 1)))
+        rounded++;
+    *n = (uint64_t)rounded;
+    /* |n / 10^k - value| < gap / 2, times 10^k * 2^(q + 2): |4 n 2^q - 4 m 10^k| < 2 * 10^k */
+    __int128 diff = (__int128)(rounded << (q + 2)) - (__int128)(num << 2);
+    bool below = diff < 0;
+    unsigned __int128 distance = (unsigned __int128)(below ? -diff : diff);
+    unsigned __int128 limit = 2 * scale;
+    if (below && m == (1ull << 52))
+        limit = scale; /* the next double down is half as far */
+    return distance < limit || (distance == limit && !(m & 1));
+}
+
+/* The slow path's answer for 1 <= |value| < 1e14 without printf or strtod: the shortest of
+ * 15, 16, 17 significant digits that reads back, trailing zeros dropped. 0 when not in range. */
+static size_t format_shortest(double value, char *text) {
+    double magnitude = fabs(value);
+    if (!(magnitude >= 1.0 && magnitude < 1e14))
+        return 0;
+    uint64_t n = 0;
+    int k = 0;
+    int p = 15;
+    while (p <= 17 && !nearest_decimal(magnitude, p, &n, &k))
+        p++;
+    if (p > 17)
+        return 0;
+    char digits[24];
+    int count = snprintf(digits, sizeof digits, "%llu", (unsigned long long)n);
+    while (k > 0 && digits[count - 1] == '0') { /* %g drops trailing zeros */
+        count--;
+        k--;
+    }
+    size_t len = 0;
+    if (value < 0)
+        text[len++] = '-';
+    memcpy(text + len, digits, (size_t)(count - k));
+    len += (size_t)(count - k);
+    text[len++] = '.';
+    if (k == 0)
+        text[len++] = '0';
+    memcpy(text + len, digits + count - k, (size_t)k);
+    len += (size_t)k;
+    text[len] = '\0';
+    return len;
+}
+
 /* The shortest of %.15g, %.16g, %.17g that reads back to the same double (%.17g always does),
  * so 0.1 prints as "0.1", not "0.10000000000000001"; 2.0 prints as "2.0". NaN and the infinities
  * get the spelling Spark and ember's CSV reader use. Returns the length. */
@@ -71,6 +138,8 @@ static size_t format_float64(double value, char *text) {
         return strlen(text);
     }
     size_t fast = format_decimal(value, text);
+    if (!fast)
+        fast = format_shortest(value, text);
     if (fast)
         return fast;
     for (int precision = 15; precision <= 17; precision++) {

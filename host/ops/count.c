@@ -164,6 +164,7 @@ ember_status ember_count(ember_frame *frame, int64_t *out) {
         if (status == EMBER_OK)
             *out = table->rows;
         ember_table_free(table);
+        ember_stage_release(frame);
         ember_job_finish(job);
         ember_session_set_last_job(session, job);
         return status;
