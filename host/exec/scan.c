@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "data/dictionary.h"
 #include "device/buffer.h"
 #include "session/session_internal.h"
 
@@ -39,6 +40,31 @@ static void record_error(scan_context *scan, int index, const ember_error *err) 
     pthread_mutex_unlock(&scan->lock);
 }
 
+/* The groups of the cached string columns with few distinct values (a group-by by one of
+ * them then needs no hashing), on the host and the device. No dictionary is not an error. */
+static ember_status dictionary_for_cache(ember_cached_partition *cached, ember_worker *worker,
+                                         cl_command_queue queue, ember_error *err) {
+    ember_partition *part = &cached->partition;
+    cached->dictionaries = ember_calloc((size_t)part->column_count + 1, sizeof(ember_dictionary));
+    cached->dictionary_buffers = ember_calloc((size_t)part->column_count + 1, sizeof(cl_mem));
+    if (!cached->dictionaries || !cached->dictionary_buffers)
+        return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory caching");
+    int64_t max_groups = part->rows / 4 < 65536 ? part->rows / 4 : 65536;
+    for (int c = 0; c < part->column_count; c++) {
+        ember_column *column = &part->columns[c];
+        ember_dictionary *dictionary = &cached->dictionaries[c];
+        if (column->type != EMBER_TYPE_STRING || !column->loaded || max_groups < 1 ||
+            !ember_dictionary_build(column, max_groups, dictionary))
+            continue;
+        ember_status status = ember_buffer_from_host(worker, queue, dictionary->row_group,
+                                                     (size_t)part->rows * sizeof(uint32_t),
+                                                     &cached->dictionary_buffers[c], err);
+        if (status != EMBER_OK)
+            return status;
+    }
+    return EMBER_OK;
+}
+
 /* Device buffers for every host buffer of a partition to be cached. */
 static ember_status upload_for_cache(ember_cached_partition *cached, ember_worker *worker,
                                      cl_command_queue queue, ember_error *err) {
@@ -64,7 +90,7 @@ static ember_status upload_for_cache(ember_cached_partition *cached, ember_worke
                 return status;
         }
     }
-    return EMBER_OK;
+    return dictionary_for_cache(cached, worker, queue, err);
 }
 
 /* Rows [first, last) of range slice index. */
@@ -144,6 +170,8 @@ static ember_status scan_partition(scan_context *scan, int index, ember_worker *
         task.partition = part;
         task.owned = cached ? NULL : part;
         task.buffers = cached ? cached->buffers : NULL;
+        task.dictionaries = cached ? cached->dictionaries : NULL;
+        task.dictionary_buffers = cached ? cached->dictionary_buffers : NULL;
         int64_t rows = part->rows;
         status = scan->op->run(scan->op->context, &task, err);
         pthread_mutex_lock(&scan->lock);

@@ -20,6 +20,10 @@ typedef struct ember_task {
     ember_partition *owned;
     /* A cached partition's device buffers, 3 per column (values, validity, bytes), or NULL. */
     cl_mem *buffers;
+    /* A cached partition's string column groups (ember_dictionary, per column; groups 0 when
+     * none) and the device buffers of their row group ids, or NULL. */
+    const ember_dictionary *dictionaries;
+    cl_mem *dictionary_buffers;
     ember_worker *worker;
     cl_command_queue queue;
 } ember_task;

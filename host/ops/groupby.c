@@ -184,6 +184,19 @@ static ember_status aggregate_partition(void *raw, const ember_task *task, ember
     ember_groupby_tuning tuning = ctx->tuning;
     if (!tuning.groups_hint)
         tuning.groups_hint = atomic_load(&ctx->groups_hint);
+    /* One cached string key whose groups are known: no hashing (ember_dense_groups). */
+    ember_dense_groups dense = {0};
+    int c0 = plan->keys[0];
+    if (plan->key_count == 1 && task->dictionaries && task->dictionaries[c0].groups > 0 &&
+        !tuning.force_path && !tuning.hash_bits) {
+        const ember_dictionary *dictionary = &task->dictionaries[c0];
+        dense = (ember_dense_groups){
+            .groups = dictionary->groups,
+            .row_group = dictionary->row_group,
+            .representative = dictionary->representative,
+            .row_group_buffer = task->dictionary_buffers ? task->dictionary_buffers[c0] : NULL};
+        tuning.dense = &dense;
+    }
     ember_group_result result = {0};
     ember_status status = ember_groupby_device(ctx->session->programs, task->worker, task->queue,
                                                key_ptrs, plan->key_count, inputs, plan->agg_count,

@@ -420,6 +420,33 @@ static ember_status compact(groupby_call *call) {
     return status;
 }
 
+/* Known groups: the row group ids and representatives come from the caller, the state says
+ * how many groups there are, as compaction would have. */
+static ember_status dense_prepare(groupby_call *call, const ember_dense_groups *dense) {
+    call->groups = dense->groups;
+    ember_status status = EMBER_OK;
+    if (dense->row_group_buffer)
+        call->row_slot = dense->row_group_buffer; /* the cache's: not owned */
+    else
+        status = host_buffer(call, (void *)dense->row_group, (size_t)call->rows * sizeof(cl_uint),
+                             &call->row_slot);
+    if (status == EMBER_OK)
+        status = device_buffer(call, (size_t)(dense->groups > 0 ? dense->groups : 1) * 8,
+                               &call->representative);
+    cl_uint state[STATE_WORDS] = {0};
+    state[STATE_GROUPS] = (cl_uint)dense->groups;
+    cl_int rc = CL_SUCCESS;
+    if (status == EMBER_OK)
+        rc = clEnqueueWriteBuffer(call->queue, call->representative, CL_TRUE, 0,
+                                  (size_t)dense->groups * 8, dense->representative, 0, NULL, NULL);
+    if (status == EMBER_OK && rc == CL_SUCCESS)
+        rc = clEnqueueWriteBuffer(call->queue, call->state, CL_TRUE, 0, sizeof state, state, 0,
+                                  NULL, NULL);
+    if (status == EMBER_OK && rc != CL_SUCCESS)
+        status = cl_failed(call, rc, "clEnqueueWriteBuffer", "known groups");
+    return status;
+}
+
 /* ---------------------------------------------------------------------------------------
  * Aggregates.
  * ------------------------------------------------------------------------------------- */
@@ -853,14 +880,19 @@ ember_status ember_groupby_device(ember_program_cache *programs, const ember_wor
         status = kernels_create(&call, programs);
     if (status == EMBER_OK)
         status = keys_prepare(&call, keys, key_count);
-    if (status == EMBER_OK)
+    const ember_dense_groups *dense = tuning ? tuning->dense : NULL;
+    if (status == EMBER_OK && !dense)
         status = device_buffer(&call, (size_t)rows * sizeof(cl_uint), &call.row_slot);
     if (status == EMBER_OK)
         status = device_buffer(&call, STATE_WORDS * sizeof(cl_uint), &call.state);
-    if (status == EMBER_OK)
-        status = build_table(&call, tuning);
-    if (status == EMBER_OK)
-        status = compact(&call);
+    if (status == EMBER_OK && dense) {
+        status = dense_prepare(&call, dense);
+    } else {
+        if (status == EMBER_OK)
+            status = build_table(&call, tuning);
+        if (status == EMBER_OK)
+            status = compact(&call);
+    }
     if (status == EMBER_OK)
         status = aggregate_all(&call, aggs, agg_count, tuning, out);
 

@@ -58,13 +58,24 @@ typedef struct ember_group_result {
     int64_t overflow_group;
 } ember_group_result;
 
-/* Knobs for tests and benchmarks; zero-initialized means automatic. */
+/* Groups known before the call (a cached string column's dictionary): every row's group id
+ * in 0 .. groups - 1 and a row of each group. The call then skips hashing and goes straight
+ * to the aggregates. */
+typedef struct ember_dense_groups {
+    int64_t groups;
+    const uint32_t *row_group;     /* [rows]; from ember_malloc_aligned */
+    cl_mem row_group_buffer;       /* its device buffer, or NULL: made from row_group */
+    const int64_t *representative; /* [groups] */
+} ember_dense_groups;
+
+/* Knobs for tests and benchmarks, and known groups; zero-initialized means automatic. */
 typedef struct ember_groupby_tuning {
     int force_path;        /* 0 auto, 1 global table only, 2 work-group-local first, 3 the
                               no-64-bit-atomics fallback */
     int hash_bits;         /* > 0: keep only this many low bits of each hash (collision test) */
     int64_t initial_slots; /* > 0: first table capacity (power of two), to exercise growth */
     int64_t groups_hint;   /* expected groups (e.g. from the previous partition); 0 unknown */
+    const ember_dense_groups *dense; /* the groups are known (the keys are then not read) */
 } ember_groupby_tuning;
 
 /* Groups rows rows. keys[k]->host->length == rows for every key and input column. Allocates

@@ -58,6 +58,8 @@ static ember_status apply_run(void *raw, const ember_task *task, ember_error *er
     applied.partition = &out;
     applied.owned = &out;
     applied.buffers = NULL;
+    applied.dictionaries = NULL;
+    applied.dictionary_buffers = NULL;
     status = ctx->inner->run(ctx->inner->context, &applied, err);
     ember_partition_clear(&out);
     return status;

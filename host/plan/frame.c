@@ -54,6 +54,13 @@ void ember_frame_drop_cache(ember_frame *frame) {
                 if (cached->buffers[b])
                     clReleaseMemObject(cached->buffers[b]);
         ember_free(cached->buffers);
+        for (int c = 0; cached->dictionaries && c < cached->partition.column_count; c++) {
+            if (cached->dictionary_buffers && cached->dictionary_buffers[c])
+                clReleaseMemObject(cached->dictionary_buffers[c]);
+            ember_dictionary_clear(&cached->dictionaries[c]);
+        }
+        ember_free(cached->dictionary_buffers);
+        ember_free(cached->dictionaries);
         ember_partition_clear(&cached->partition);
     }
     ember_free(frame->cache);

@@ -6,6 +6,7 @@
 
 #include <stdatomic.h>
 
+#include "data/dictionary.h"
 #include "data/partition.h"
 #include "device/device.h"
 #include "io/csv_source.h"
@@ -16,6 +17,10 @@ typedef struct ember_cached_partition {
     ember_partition partition;
     int worker;
     cl_mem *buffers; /* 3 per column: values, validity, bytes (NULL where absent) */
+    /* Per column: the groups of a string column with few distinct values (groups 0 when
+     * none), and a device buffer of its row group ids (NULL when none). */
+    ember_dictionary *dictionaries;
+    cl_mem *dictionary_buffers;
 } ember_cached_partition;
 
 typedef enum ember_frame_kind {
