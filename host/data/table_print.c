@@ -36,6 +36,31 @@ static int format_int64(int64_t value, char *text) {
     return 1 + format_uint64(0 - (uint64_t)value, text + 1);
 }
 
+/* Writes the decimal digits[0..count) / 10^k (sign first when negative) as text: "0.00ddd"
+ * when all digits are fractional, a whole number as "n.0". Returns the length. */
+static size_t place_point(const char *digits, int count, int k, bool negative, char *text) {
+    size_t len = 0;
+    if (negative)
+        text[len++] = '-';
+    if (count <= k) {
+        text[len++] = '0';
+        text[len++] = '.';
+        for (int z = 0; z < k - count; z++)
+            text[len++] = '0';
+    } else {
+        memcpy(text + len, digits, (size_t)(count - k));
+        len += (size_t)(count - k);
+        text[len++] = '.';
+        if (k == 0)
+            text[len++] = '0';
+    }
+    int fraction = count < k ? count : k;
+    memcpy(text + len, digits + count - fraction, (size_t)fraction);
+    len += (size_t)fraction;
+    text[len] = '\0';
+    return len;
+}
+
 /* The fast path of format_float64 for the common case, a value with at most 15 significant
  * digits of which at most 9 after the point (prices, sums of them): the fewest fraction
  * digits k with round(value * 10^k) / 10^k == value. Both operands of that division are exact
@@ -55,27 +80,7 @@ static size_t format_decimal(double value, char *text) {
             continue;
         char digits[24];
         int n = format_uint64((uint64_t)scaled, digits);
-        size_t len = 0;
-        if (value < 0)
-            text[len++] = '-';
-        if (n <= k) { /* 0.00ddd */
-            text[len++] = '0';
-            text[len++] = '.';
-            for (int z = 0; z < k - n; z++)
-                text[len++] = '0';
-            memcpy(text + len, digits, (size_t)n);
-            len += (size_t)n;
-        } else {
-            memcpy(text + len, digits, (size_t)(n - k));
-            len += (size_t)(n - k);
-            text[len++] = '.';
-            if (k == 0)
-                text[len++] = '0';
-            memcpy(text + len, digits + n - k, (size_t)k);
-            len += (size_t)k;
-        }
-        text[len] = '\0';
-        return len;
+        return place_point(digits, n, k, value < 0, text);
     }
     return 0;
 }
@@ -132,18 +137,7 @@ static size_t format_shortest(double value, char *text) {
         count--;
         k--;
     }
-    size_t len = 0;
-    if (value < 0)
-        text[len++] = '-';
-    memcpy(text + len, digits, (size_t)(count - k));
-    len += (size_t)(count - k);
-    text[len++] = '.';
-    if (k == 0)
-        text[len++] = '0';
-    memcpy(text + len, digits + count - k, (size_t)k);
-    len += (size_t)k;
-    text[len] = '\0';
-    return len;
+    return place_point(digits, count, k, value < 0, text);
 }
 
 /* The shortest of %.15g, %.16g, %.17g that reads back to the same double (%.17g always does),

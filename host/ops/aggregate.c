@@ -28,20 +28,6 @@ typedef struct aggregate_context {
     ember_reduce_value *values; /* [partitions][reduce_count] */
 } aggregate_context;
 
-static ember_agg_op reduce_op(ember_agg_kind kind) {
-    switch (kind) {
-    case EMBER_AGG_SUM:
-    case EMBER_AGG_MEAN:
-        return EMBER_AGG_OP_SUM;
-    case EMBER_AGG_MIN:
-        return EMBER_AGG_OP_MIN;
-    case EMBER_AGG_MAX:
-        return EMBER_AGG_OP_MAX;
-    default:
-        return EMBER_AGG_OP_COUNT;
-    }
-}
-
 static void forget(aggregate_context *ctx) {
     ember_pipeline_program_free(ctx->program);
     ctx->program = NULL;
@@ -77,7 +63,7 @@ static ember_status aggregate_start(void *raw, const ember_pipeline *pipeline, i
         }
         ctx->slot[a] = ctx->reduce_count;
         ctx->floats[ctx->reduce_count] = ember_expr_type(input) == EMBER_VALUE_FLOAT64;
-        ctx->aggs[ctx->reduce_count++] = (ember_reduce_agg){reduce_op(spec->kind), input};
+        ctx->aggs[ctx->reduce_count++] = (ember_reduce_agg){ember_agg_device_op(spec->kind), input};
     }
     ctx->partitions = partitions;
     ctx->rows = ember_calloc((size_t)partitions + 1, sizeof *ctx->rows);

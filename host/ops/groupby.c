@@ -28,7 +28,7 @@ static int value_column(const ember_groupby_plan *plan, int a) {
     return plan->key_count + plan->agg_count + a;
 }
 
-static ember_agg_op device_op(ember_agg_kind kind) {
+ember_agg_op ember_agg_device_op(ember_agg_kind kind) {
     switch (kind) {
     case EMBER_AGG_SUM:
     case EMBER_AGG_MEAN:
@@ -173,7 +173,7 @@ static ember_status aggregate_partition(void *raw, const ember_task *task, ember
     }
     for (int a = 0; a < plan->agg_count; a++) {
         const ember_agg_spec *spec = &plan->aggs[a];
-        inputs[a].op = device_op(spec->kind);
+        inputs[a].op = ember_agg_device_op(spec->kind);
         inputs[a].type = spec->input_type;
         if (spec->column >= 0) {
             values[a] = device_column(&part->columns[spec->column],
@@ -241,7 +241,7 @@ static ember_status concatenate(const ember_groupby_plan *plan, const ember_sche
             type = input->types[plan->keys[c]];
         } else if (c >= plan->key_count + plan->agg_count) {
             const ember_agg_spec *spec = &plan->aggs[c - plan->key_count - plan->agg_count];
-            if (device_op(spec->kind) == EMBER_AGG_OP_COUNT)
+            if (ember_agg_device_op(spec->kind) == EMBER_AGG_OP_COUNT)
                 continue;
             type = spec->input_type;
         }
@@ -345,7 +345,7 @@ static ember_status merge_partials(groupby_context *ctx, const ember_schema *out
         key_hosts[k] = &merged.columns[k];
     }
     for (int a = 0; a < plan->agg_count; a++) {
-        inputs[a].op = device_op(plan->aggs[a].kind);
+        inputs[a].op = ember_agg_device_op(plan->aggs[a].kind);
         inputs[a].type = plan->aggs[a].input_type;
         inputs[a].counts = &columns[count_column(plan, a)];
         if (merged.columns[value_column(plan, a)].loaded)

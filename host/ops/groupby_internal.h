@@ -6,6 +6,7 @@
 #include "exec/job.h"
 #include "ops/groupby_device.h"
 #include "plan/frame.h"
+#include "plan/groupby_plan.h"
 
 /* Runs frame (a GROUP_BY frame) into a new table; adds its stages to job. tuning may be NULL.
  * On failure the session holds the message. */
@@ -15,5 +16,8 @@ ember_status ember_groupby_run(ember_frame *frame, struct ember_job *job,
 /* The same for a group-by without keys (one row): the fused reduce of ops/aggregate.c. */
 ember_status ember_aggregate_run(ember_frame *frame, struct ember_job *job,
                                  struct ember_table **out);
+
+/* What the device keeps for an aggregate (MEAN is a SUM and its count). */
+ember_agg_op ember_agg_device_op(ember_agg_kind kind);
 
 #endif
