@@ -278,7 +278,10 @@ EMBER_API ember_status ember_group_by(ember_frame *frame, const char *const *key
 /* ---------------------------------------------------------------------------------------
  * Actions: each runs a job.
  * ------------------------------------------------------------------------------------- */
-/* Number of rows (after DROPMALFORMED drops; the number of groups of a group-by frame). */
+/* Number of rows (after DROPMALFORMED drops; the number of groups of a group-by frame). As in
+ * Spark, only the columns the count needs are converted (column pruning): under DROPMALFORMED a
+ * row whose only bad value is in a column nothing reads is counted, while collect, which reads
+ * every column, drops it. */
 EMBER_API ember_status ember_count(ember_frame *frame, int64_t *out);
 
 /* Runs the frame and returns its rows as a host table (owned by the caller). Without a

@@ -559,7 +559,9 @@ static ember_status kernel_start(kernel_run *run, const kernel_group *group,
                                  const char *name, ember_error *err) {
     cl_program built;
     ember_status status =
-        ember_program_get(cache, task->worker, group->source, group->source_len, "", &built, err);
+        /* -w: generated code may hold constant conditions (a literal `true`) that compilers
+         * warn about; the warnings would only reach the user's terminal. */
+        ember_program_get(cache, task->worker, group->source, group->source_len, "-w", &built, err);
     if (status != EMBER_OK)
         return status;
     cl_int rc = CL_SUCCESS;

@@ -2,6 +2,7 @@
  * rows) and write_csv (partitions formatted in parallel, written in order to a temporary file
  * that is renamed over the path only when everything succeeded). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,8 +66,16 @@ static ember_status write_file(ember_session *session, const char *path, const e
     char *temp = ember_malloc(len + 16);
     if (!temp)
         return ember_session_fail(session, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
-    snprintf(temp, len + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(temp);
+    /* A new name beside path, created with the mode fopen would give (0666 less the umask;
+     * mkstemp's 0600 would stay on the file after the rename). */
+    int fd = -1;
+    for (unsigned attempt = 0; fd < 0 && attempt < 100; attempt++) {
+        snprintf(temp, len + 16, "%s.tmp.%06x", path,
+                 ((unsigned)getpid() * 2654435761u + attempt * 40503u) & 0xffffffu);
+        fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
     if (fd < 0) {
         ember_status status = ember_session_fail(session, EMBER_ERROR_IO,
                                                  "write_csv: cannot create a file beside '%s': %s",
