@@ -8,6 +8,7 @@
 
 #include "common/alloc.h"
 #include "data/column_build.h"
+#include "io/csv_scan.h"
 #include "io/number.h"
 
 /* Chunks handed to libcsv at a time, so FAILFAST stops soon after the first bad row. */
@@ -31,6 +32,7 @@ typedef struct load_state {
     ember_status failure;
     const char *buf; /* the whole file, for locating a FAILFAST row */
     const ember_split *split;
+    int64_t skip_fields; /* see on_field_after_fast */
 } load_state;
 
 /* libcsv's space test: nothing is a space, so fields keep their spaces and tabs. */
@@ -117,8 +119,8 @@ static void store_field(load_state *s, int c, const char *text, size_t len, bool
         out_of_memory(s, c, too_big);
 }
 
-static void on_field(void *data, size_t len, void *context) {
-    load_state *s = context;
+/* One field as libcsv delivers it (data NULL for an unquoted empty field). */
+static inline void take_field(load_state *s, const char *data, size_t len) {
     if (s->stop)
         return;
     int c = s->field++;
@@ -141,6 +143,21 @@ static void on_field(void *data, size_t len, void *context) {
         return;
     }
     store_field(s, c, text, len, is_null);
+}
+
+static void on_field(void *data, size_t len, void *context) {
+    take_field(context, data, len);
+}
+
+/* libcsv's field callback for a record whose first fields the fast path already took: it
+ * drops that many before passing the rest on. */
+static void on_field_after_fast(void *data, size_t len, void *context) {
+    load_state *s = context;
+    if (s->skip_fields > 0) {
+        s->skip_fields--;
+        return;
+    }
+    take_field(s, data, len);
 }
 
 /* Rolls back the record's values (DROPMALFORMED) on every loaded column. */
@@ -216,6 +233,74 @@ static void report_failfast(load_state *s, const char *buf, const ember_split *s
     }
 }
 
+/* A record holding a quote, from its start: libcsv parses it (with csv_fini, in case the split
+ * ends inside it), skipping the fields the fast path already took. Returns where it ends. */
+static size_t parse_quoted_record(load_state *s, struct csv_parser *parser, const char *buf,
+                                  size_t row_begin, size_t end) {
+    size_t record_end = ember_csv_record_end(buf, end, row_begin, s->config->dialect, NULL);
+    size_t n = record_end - row_begin;
+    s->skip_fields = s->field;
+    if (csv_parse(parser, buf + row_begin, n, on_field_after_fast, on_record, s) != n)
+        out_of_memory(s, 0, false);
+    else if (!s->stop)
+        csv_fini(parser, on_field_after_fast, on_record, s);
+    return record_end;
+}
+
+/* The fast path for a plain dialect (see scan_plain_dialect): the same callbacks as libcsv's,
+ * with the same arguments, found from 64-byte masks of delimiters, line breaks and quotes. In a
+ * record without a quote libcsv's tokenizing is trivial: a delimiter ends a field, a line break
+ * ends the record (or is a blank line where none has begun), an empty field is NULL, every other
+ * byte is text, and csv_fini ends a record that has begun. At a record's first quote the fields
+ * before it are already right (they hold no quote), and libcsv parses the record from its start
+ * (parse_quoted_record, which drops those fields); its end comes from the splitter's model of
+ * libcsv, which the splitter tests check against libcsv at every cut. */
+static void parse_fast(load_state *s, struct csv_parser *parser, const char *buf, size_t begin,
+                       size_t end) {
+    const unsigned char *bytes = (const unsigned char *)buf;
+    const unsigned char delimiter = s->config->dialect.delimiter;
+    const unsigned char quote = s->config->dialect.quote;
+    size_t field_begin = begin; /* first byte of the current field */
+    size_t row_begin = begin;   /* past the last line break: where the record starts */
+    bool row_begun = false;     /* a delimiter has been seen since row_begin */
+    size_t base = begin;
+    while (base < end) {
+        const scan_masks m = scan_block(bytes + base, end - base, quote, delimiter);
+        uint64_t bits = m.delimiters | m.breaks | m.quotes;
+        size_t next = base + 64;
+        for (; bits; bits &= bits - 1) {
+            size_t p = base + (size_t)__builtin_ctzll(bits);
+            unsigned char c = bytes[p];
+            if (c == delimiter) {
+                take_field(s, p > field_begin ? buf + field_begin : NULL, p - field_begin);
+                field_begin = p + 1;
+                row_begun = true;
+            } else if (c != quote) {
+                if (p > field_begin || row_begun) {
+                    take_field(s, p > field_begin ? buf + field_begin : NULL, p - field_begin);
+                    on_record(c, s);
+                    if (s->stop)
+                        return;
+                    row_begun = false;
+                }
+                field_begin = row_begin = p + 1;
+            } else {
+                next = field_begin = row_begin =
+                    parse_quoted_record(s, parser, buf, row_begin, end);
+                row_begun = false;
+                if (s->stop)
+                    return;
+                break;
+            }
+        }
+        base = next;
+    }
+    if (row_begun || field_begin < end) {
+        take_field(s, end > field_begin ? buf + field_begin : NULL, end - field_begin);
+        on_record(-1, s);
+    }
+}
+
 ember_status ember_csv_parse_split(const char *buf, const ember_split *split,
                                    const ember_schema *schema, const bool *wanted,
                                    const ember_csv_config *config, ember_partition *out,
@@ -259,7 +344,11 @@ ember_status ember_csv_parse_split(const char *buf, const ember_split *split,
                         .failure = EMBER_OK,
                         .buf = buf,
                         .split = split};
-    for (size_t at = split->begin; at < split->end && !state.stop;) {
+    bool fast = !config->libcsv_only &&
+                scan_plain_dialect(config->dialect.delimiter, config->dialect.quote);
+    if (fast)
+        parse_fast(&state, &parser, buf, split->begin, split->end);
+    for (size_t at = split->begin; !fast && at < split->end && !state.stop;) {
         size_t chunk = split->end - at < PARSE_CHUNK ? split->end - at : PARSE_CHUNK;
         size_t done = csv_parse(&parser, buf + at, chunk, on_field, on_record, &state);
         if (done != chunk) {
