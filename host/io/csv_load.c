@@ -84,6 +84,46 @@ bool ember_csv_parser_init(struct csv_parser *parser, ember_csv_dialect dialect)
     return true;
 }
 
+/* Appends while the buffers have room, without a call; the column functions otherwise (growth,
+ * string limits). The same results as ember_column_append_*. */
+static inline void mark_valid_row(ember_column *column) {
+    if (column->validity)
+        column->validity[column->length >> 3] |= (uint8_t)(1u << (column->length & 7));
+}
+
+static inline bool append_int64(ember_column *column, int64_t value) {
+    if (column->length >= column->capacity)
+        return ember_column_append_int64(column, value);
+    ((int64_t *)column->values)[column->length] = value;
+    mark_valid_row(column);
+    column->length++;
+    return true;
+}
+
+static inline bool append_float64(ember_column *column, double value) {
+    if (column->length >= column->capacity)
+        return ember_column_append_float64(column, value);
+    ((double *)column->values)[column->length] = value;
+    mark_valid_row(column);
+    column->length++;
+    return true;
+}
+
+static inline bool append_string(ember_column *column, const char *text, size_t len,
+                                 bool *too_big) {
+    int32_t *offsets = column->values;
+    int64_t start = column->length < column->capacity ? offsets[column->length] : INT32_MAX;
+    int64_t end = start + (int64_t)len;
+    if (end > column->bytes_capacity || end > INT32_MAX)
+        return ember_column_append_string(column, text, len, too_big);
+    memcpy(column->bytes + start, text, len);
+    offsets[column->length + 1] = (int32_t)end;
+    column->bytes_len = end;
+    mark_valid_row(column);
+    column->length++;
+    return true;
+}
+
 /* Appends one converted value, or null, to column c. */
 static void store_field(load_state *s, int c, const char *text, size_t len, bool is_null) {
     ember_column *column = &s->out->columns[c];
@@ -91,11 +131,11 @@ static void store_field(load_state *s, int c, const char *text, size_t len, bool
     if (is_null) {
         ok = ember_column_append_null(column);
     } else if (column->type == EMBER_TYPE_STRING) {
-        ok = ember_column_append_string(column, text, len, &too_big);
+        ok = append_string(column, text, len, &too_big);
     } else if (column->type == EMBER_TYPE_INT64) {
         int64_t value;
         if (ember_parse_int64(text, len, &value)) {
-            ok = ember_column_append_int64(column, value);
+            ok = append_int64(column, value);
         } else if (s->config->schema_inferred) {
             s->needed[c] = ember_type_widen_for(EMBER_TYPE_INT64, text, len);
             s->widening = true;
@@ -106,7 +146,7 @@ static void store_field(load_state *s, int c, const char *text, size_t len, bool
     } else {
         double value;
         if (ember_parse_float64(text, len, &value)) {
-            ok = ember_column_append_float64(column, value);
+            ok = append_float64(column, value);
         } else if (s->config->schema_inferred) {
             s->needed[c] = EMBER_TYPE_STRING;
             s->widening = true;
