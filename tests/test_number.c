@@ -151,12 +151,53 @@ static void test_float64_matches_strtod(void **state) {
     }
 }
 
+/* The word forms read 8 bytes whatever the length: random short texts (digits, points, signs,
+ * exponents, other bytes), with random bytes after them, must give what the plain forms give. */
+static void test_word_forms_match(void **state) {
+    (void)state;
+    static const char alphabet[] = "0123456789012345678901234567890123456789..-+eE /:x\0\xff";
+    uint64_t seed = 0x2545F4914F6CDD1Dull;
+    char text[16];
+    for (int i = 0; i < 400000; i++) {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        size_t len = seed % 11;
+        uint64_t bits = seed >> 8;
+        for (size_t k = 0; k < sizeof text; k++, bits = bits * 6364136223846793005ull + 1)
+            text[k] = k < len ? alphabet[(bits >> 58) % (sizeof alphabet - 1)] : (char)(bits >> 56);
+        int64_t a = 7, b = 7;
+        bool ok_a = ember_parse_int64_word(text, len, &a), ok_b = ember_parse_int64(text, len, &b);
+        if (ok_a != ok_b || a != b)
+            fail_msg("int64 '%.*s': word %d %lld, plain %d %lld", (int)len, text, ok_a,
+                     (long long)a, ok_b, (long long)b);
+        double x = 7, y = 7;
+        ok_a = ember_parse_float64_word(text, len, &x);
+        ok_b = ember_parse_float64(text, len, &y);
+        if (ok_a != ok_b || memcmp(&x, &y, sizeof x) != 0)
+            fail_msg("float64 '%.*s': word %d %.17g, plain %d %.17g", (int)len, text, ok_a, x, ok_b,
+                     y);
+    }
+    /* Every integer and every two-decimal price of up to 8 bytes around the shapes of the data. */
+    for (int64_t v = -100000; v <= 100000; v++) {
+        char buf[32];
+        int n = snprintf(buf, sizeof buf, "%lld", (long long)v);
+        int64_t got = 0;
+        assert_true(ember_parse_int64_word(buf, (size_t)n, &got) && got == v);
+        n = snprintf(buf, sizeof buf, "%lld.%02lld", (long long)(v / 100),
+                     (long long)(llabs(v) % 100));
+        double d = 0, reference = strtod(buf, NULL);
+        assert_true(ember_parse_float64_word(buf, (size_t)n, &d));
+        if (memcmp(&d, &reference, sizeof d) != 0)
+            fail_msg("%s: word %.17g, strtod %.17g", buf, d, reference);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_int64_edges),
-        cmocka_unit_test(test_int64_matches_strtoll),
-        cmocka_unit_test(test_float64_edges),
-        cmocka_unit_test(test_float64_matches_strtod),
+        cmocka_unit_test(test_int64_edges),      cmocka_unit_test(test_int64_matches_strtoll),
+        cmocka_unit_test(test_float64_edges),    cmocka_unit_test(test_float64_matches_strtod),
+        cmocka_unit_test(test_word_forms_match),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

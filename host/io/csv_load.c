@@ -33,7 +33,14 @@ typedef struct load_state {
     const char *buf; /* the whole file, for locating a FAILFAST row */
     const ember_split *split;
     int64_t skip_fields; /* see on_field_after_fast */
+    /* For fast_field: what each column takes (FAST_*; schema->count of them), and the length of
+     * the null value (SIZE_MAX when there is none). */
+    const unsigned char *kinds;
+    size_t fast_null_len;
 } load_state;
+
+/* FAST_GENERAL: always through take_field. */
+enum { FAST_SKIP, FAST_STRING, FAST_INT64, FAST_FLOAT64, FAST_GENERAL };
 
 /* libcsv's space test: nothing is a space, so fields keep their spaces and tabs. */
 static int no_space(unsigned char c) {
@@ -125,7 +132,9 @@ static inline bool append_string(ember_column *column, const char *text, size_t 
 }
 
 /* Appends one converted value, or null, to column c. */
-static void store_field(load_state *s, int c, const char *text, size_t len, bool is_null) {
+/* readable8: text[0..8) may be read whatever len is (the word forms of the number parsers). */
+static inline void store_field(load_state *s, int c, const char *text, size_t len, bool is_null,
+                               bool readable8) {
     ember_column *column = &s->out->columns[c];
     bool ok = true, too_big = false;
     if (is_null) {
@@ -134,7 +143,8 @@ static void store_field(load_state *s, int c, const char *text, size_t len, bool
         ok = append_string(column, text, len, &too_big);
     } else if (column->type == EMBER_TYPE_INT64) {
         int64_t value;
-        if (ember_parse_int64(text, len, &value)) {
+        if (readable8 ? ember_parse_int64_word(text, len, &value)
+                      : ember_parse_int64(text, len, &value)) {
             ok = append_int64(column, value);
         } else if (s->config->schema_inferred) {
             s->needed[c] = ember_type_widen_for(EMBER_TYPE_INT64, text, len);
@@ -145,7 +155,8 @@ static void store_field(load_state *s, int c, const char *text, size_t len, bool
         }
     } else {
         double value;
-        if (ember_parse_float64(text, len, &value)) {
+        if (readable8 ? ember_parse_float64_word(text, len, &value)
+                      : ember_parse_float64(text, len, &value)) {
             ok = append_float64(column, value);
         } else if (s->config->schema_inferred) {
             s->needed[c] = EMBER_TYPE_STRING;
@@ -160,7 +171,7 @@ static void store_field(load_state *s, int c, const char *text, size_t len, bool
 }
 
 /* One field as libcsv delivers it (data NULL for an unquoted empty field). */
-static inline void take_field(load_state *s, const char *data, size_t len) {
+static inline void take_field(load_state *s, const char *data, size_t len, bool readable8) {
     if (s->stop)
         return;
     int c = s->field++;
@@ -182,11 +193,11 @@ static inline void take_field(load_state *s, const char *data, size_t len) {
             s->needed[c] = ember_type_widen_for(s->needed[c], text, len);
         return;
     }
-    store_field(s, c, text, len, is_null);
+    store_field(s, c, text, len, is_null, readable8);
 }
 
 static void on_field(void *data, size_t len, void *context) {
-    take_field(context, data, len);
+    take_field(context, data, len, false);
 }
 
 /* libcsv's field callback for a record whose first fields the fast path already took: it
@@ -197,7 +208,7 @@ static void on_field_after_fast(void *data, size_t len, void *context) {
         s->skip_fields--;
         return;
     }
-    take_field(s, data, len);
+    take_field(s, data, len, false);
 }
 
 /* Rolls back the record's values (DROPMALFORMED) on every loaded column. */
@@ -287,6 +298,87 @@ static size_t parse_quoted_record(load_state *s, struct csv_parser *parser, cons
     return record_end;
 }
 
+/* take_field for the fast path, with the common cases first: a non-empty field that is not
+ * the null value, converts, and fits the buffers is stored here; everything else (nulls, bad
+ * values, widening, extra fields, growth, a stopped parse) goes to take_field, which is the
+ * same as the callback. A field that comes here is never half-stored: each case either
+ * completes or leaves the column untouched. readable: how many bytes from text may be read. */
+typedef struct fast_columns {
+    int count;
+    ember_column *columns;
+    const unsigned char *kinds;
+    size_t null_len;
+} fast_columns;
+
+static inline __attribute__((always_inline)) void
+fast_field(load_state *s, const fast_columns *f, const char *text, size_t len, size_t readable) {
+    int c = s->field;
+    if (c < f->count && len != 0 && len != f->null_len && !s->widening) {
+        ember_column *column = &f->columns[c];
+        switch (f->kinds[c]) {
+        case FAST_SKIP:
+            s->field++;
+            return;
+        case FAST_STRING: {
+            int32_t *offsets = column->values;
+            if (column->length >= column->capacity)
+                break;
+            int64_t start = offsets[column->length], end = start + (int64_t)len;
+            if (end > INT32_MAX)
+                break;
+            if (len <= 16 && readable >= 16 && start + 16 <= column->bytes_capacity)
+                memcpy(column->bytes + start, text, 16); /* the bytes past end are spare room */
+            else if (end <= column->bytes_capacity)
+                memcpy(column->bytes + start, text, len);
+            else
+                break;
+            offsets[column->length + 1] = (int32_t)end;
+            column->bytes_len = end;
+            mark_valid_row(column);
+            column->length++;
+            s->field++;
+            return;
+        }
+        case FAST_INT64: {
+            int64_t value;
+            if (column->length >= column->capacity || readable < 8 ||
+                !ember_parse_int64_word(text, len, &value))
+                break;
+            ((int64_t *)column->values)[column->length] = value;
+            mark_valid_row(column);
+            column->length++;
+            s->field++;
+            return;
+        }
+        case FAST_FLOAT64: {
+            double value;
+            if (column->length >= column->capacity || readable < 8 ||
+                !ember_parse_float64_word(text, len, &value))
+                break;
+            ((double *)column->values)[column->length] = value;
+            mark_valid_row(column);
+            column->length++;
+            s->field++;
+            return;
+        }
+        default:
+            break;
+        }
+    }
+    take_field(s, len ? text : NULL, len, readable >= 8);
+}
+
+/* on_record for the fast path: a complete, well-formed record only counts. */
+static inline __attribute__((always_inline)) void fast_record(load_state *s, int terminator) {
+    if (s->field == s->schema->count && !s->row_malformed && !s->widening && !s->stop) {
+        s->out->rows++;
+        s->record++;
+        s->field = 0;
+        return;
+    }
+    on_record(terminator, s);
+}
+
 /* The fast path for a plain dialect (see scan_plain_dialect): the same callbacks as libcsv's,
  * with the same arguments, found from 64-byte masks of delimiters, line breaks and quotes. In a
  * record without a quote libcsv's tokenizing is trivial: a delimiter ends a field, a line break
@@ -304,6 +396,8 @@ static void parse_fast(load_state *s, struct csv_parser *parser, const char *buf
     size_t row_begin = begin;   /* past the last line break: where the record starts */
     bool row_begun = false;     /* a delimiter has been seen since row_begin */
     size_t base = begin;
+    /* Copies the compiler can keep in registers across the stores into the columns. */
+    const fast_columns f = {s->schema->count, s->out->columns, s->kinds, s->fast_null_len};
     while (base < end) {
         const scan_masks m = scan_block(bytes + base, end - base, quote, delimiter);
         uint64_t bits = m.delimiters | m.breaks | m.quotes;
@@ -312,13 +406,13 @@ static void parse_fast(load_state *s, struct csv_parser *parser, const char *buf
             size_t p = base + (size_t)__builtin_ctzll(bits);
             unsigned char c = bytes[p];
             if (c == delimiter) {
-                take_field(s, p > field_begin ? buf + field_begin : NULL, p - field_begin);
+                fast_field(s, &f, buf + field_begin, p - field_begin, end - field_begin);
                 field_begin = p + 1;
                 row_begun = true;
             } else if (c != quote) {
                 if (p > field_begin || row_begun) {
-                    take_field(s, p > field_begin ? buf + field_begin : NULL, p - field_begin);
-                    on_record(c, s);
+                    fast_field(s, &f, buf + field_begin, p - field_begin, end - field_begin);
+                    fast_record(s, c);
                     if (s->stop)
                         return;
                     row_begun = false;
@@ -336,8 +430,8 @@ static void parse_fast(load_state *s, struct csv_parser *parser, const char *buf
         base = next;
     }
     if (row_begun || field_begin < end) {
-        take_field(s, end > field_begin ? buf + field_begin : NULL, end - field_begin);
-        on_record(-1, s);
+        fast_field(s, &f, buf + field_begin, end - field_begin, end - field_begin);
+        fast_record(s, -1);
     }
 }
 
@@ -386,8 +480,25 @@ ember_status ember_csv_parse_split(const char *buf, const ember_split *split,
                         .split = split};
     bool fast = !config->libcsv_only &&
                 scan_plain_dialect(config->dialect.delimiter, config->dialect.quote);
-    if (fast)
+    unsigned char *kinds = NULL;
+    if (fast && !(kinds = ember_malloc((size_t)schema->count + 1))) {
+        csv_free(&parser);
+        ember_partition_clear(out);
+        return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "%s: out of host memory",
+                               config->path);
+    }
+    if (fast) {
+        for (int c = 0; c < schema->count; c++)
+            kinds[c] = wanted && !wanted[c]                     ? FAST_SKIP
+                       : schema->types[c] == EMBER_TYPE_STRING  ? FAST_STRING
+                       : schema->types[c] == EMBER_TYPE_INT64   ? FAST_INT64
+                       : schema->types[c] == EMBER_TYPE_FLOAT64 ? FAST_FLOAT64
+                                                                : FAST_GENERAL;
+        state.kinds = kinds;
+        state.fast_null_len = config->null_value ? state.null_len : SIZE_MAX;
         parse_fast(&state, &parser, buf, split->begin, split->end);
+        ember_free(kinds);
+    }
     for (size_t at = split->begin; !fast && at < split->end && !state.stop;) {
         size_t chunk = split->end - at < PARSE_CHUNK ? split->end - at : PARSE_CHUNK;
         size_t done = csv_parse(&parser, buf + at, chunk, on_field, on_record, &state);
