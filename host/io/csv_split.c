@@ -3,6 +3,7 @@
 #include "io/csv_split.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@ typedef struct row_scanner {
     unsigned char delimiter, quote;
     /* See scan_plain_dialect: bytes other than quote, CR and LF can then be skipped unseen. */
     bool plain_dialect;
+    bool popcnt;       /* the CPU has a popcount instruction */
     int64_t lines;     /* line breaks consumed since the start */
     int64_t records;   /* records ended, including one ended by the end of the buffer */
     size_t row_begin;  /* first byte of the last record seen */
@@ -31,18 +33,11 @@ static void scanner_init(row_scanner *s, const char *buf, size_t begin, size_t l
     s->delimiter = dialect.delimiter;
     s->quote = dialect.quote;
     s->plain_dialect = scan_plain_dialect(dialect.delimiter, dialect.quote);
+    s->popcnt = scan_have_popcnt();
     s->lines = 0;
     s->records = 0;
     s->row_begin = begin;
     s->row_lines = 0;
-}
-
-/* Bit j set when byte j of the 64 at p (avail of them real) is a quote, CR or LF: the only
- * bytes that can change the state in a plain dialect, apart from delimiters, which matter only
- * next to a quote and are looked at there. */
-static inline uint64_t special_bytes(const unsigned char *p, size_t avail, unsigned char quote) {
-    scan_masks m = scan_block(p, avail, quote, 0);
-    return m.quotes | m.breaks;
 }
 
 /* scan_to for a plain dialect: visits only quotes and line breaks, 64 bytes at a time.
@@ -50,7 +45,7 @@ static inline uint64_t special_bytes(const unsigned char *p, size_t avail, unsig
  * and a quote opens a field only at the row's first byte or right after a delimiter; libcsv
  * keeps any other one as text. Inside quotes line breaks are counted and a quote is decided
  * by the byte after it. */
-static bool scan_plain(row_scanner *s, size_t target) {
+SCAN_INLINE bool scan_plain_body(row_scanner *s, size_t target) {
     const unsigned char *buf = s->buf;
     const size_t len = s->len;
     const unsigned char delimiter = s->delimiter, quote = s->quote;
@@ -62,7 +57,30 @@ static bool scan_plain(row_scanner *s, size_t target) {
     size_t p = 0;
 
     for (size_t base = s->pos; base < len; base += 64) {
-        uint64_t mask = special_bytes(buf + base, len - base, quote);
+        scan_masks m = scan_block(buf + base, len - base, quote, 0);
+        uint64_t mask = m.quotes | m.breaks;
+        /* A block without a quote, outside quotes, all of it unconsumed, where no record that
+         * ends in it can reach the target (so only the split loop's scans, target > 0, come
+         * here): its line breaks are counted in bulk. Each break is a line, but for the LF of
+         * a CRLF; a break ends a record unless the byte before it is a break too, or it is at
+         * row_begin (ROW_NOT_BEGUN: a blank line). The CR of a CRLF cannot be the block's last
+         * byte unless the block is the buffer's last, since next would then pass base. The
+         * fields of the records are not needed here: s->row_begin and s->row_lines are kept
+         * for scans to a target 0 only, which never take this path. */
+        if (!m.quotes && !quoted && next <= base && base + 65 < target && len - base >= 64) {
+            if (m.breaks) {
+                uint64_t lfs = scan_block(buf + base, 64, LF, 0).quotes;
+                uint64_t crs = m.breaks & ~lfs;
+                uint64_t ends = m.breaks & ~(lfs & (crs << 1)); /* one per line break */
+                uint64_t records = ends & ~((m.breaks << 1) | (uint64_t)(row_begin == base));
+                lines += __builtin_popcountll(ends);
+                s->records += __builtin_popcountll(records);
+                p = base + 63 - (size_t)__builtin_clzll(ends);
+                row_begin = next = p + scan_line_break_length(buf, p, len);
+                row_lines = lines;
+            }
+            continue;
+        }
         for (; mask; mask &= mask - 1) {
             p = base + (size_t)__builtin_ctzll(mask);
             if (p < next)
@@ -123,6 +141,14 @@ end_of_buffer:
     return false;
 }
 
+static bool scan_plain(row_scanner *s, size_t target) {
+    return scan_plain_body(s, target);
+}
+
+SCAN_TARGET_POPCNT static bool scan_plain_popcnt(row_scanner *s, size_t target) {
+    return scan_plain_body(s, target);
+}
+
 /* scan_to for any dialect, a byte at a time. */
 static bool scan_exact(row_scanner *s, size_t target) {
     const unsigned char *buf = s->buf;
@@ -177,7 +203,9 @@ static bool scan_exact(row_scanner *s, size_t target) {
  * Otherwise runs to the buffer's end: false, pos at len, and a record that began there is
  * counted and marked in row_begin. */
 static bool scan_to(row_scanner *s, size_t target) {
-    return s->plain_dialect ? scan_plain(s, target) : scan_exact(s, target);
+    if (!s->plain_dialect)
+        return scan_exact(s, target);
+    return s->popcnt ? scan_plain_popcnt(s, target) : scan_plain(s, target);
 }
 
 size_t ember_csv_bom_length(const char *buf, size_t len) {
@@ -323,6 +351,117 @@ ember_status ember_csv_split_at(const char *buf, size_t len, size_t begin, int64
                                    targets[k], targets[k - 1]);
     cut_targets list = {targets, (size_t)target_count, begin, len - begin, 1};
     return split_ranges(buf, len, begin, first_line, &list, dialect, out, count, err);
+}
+
+/* The targets ember_csv_split uses for parts parts of [begin, len): appended to list. */
+static size_t even_targets(size_t begin, size_t len, int parts, size_t *list) {
+    size_t span = len - begin;
+    size_t effective_parts = (size_t)parts < span ? (size_t)parts : span;
+    if (effective_parts == 0)
+        effective_parts = 1;
+    cut_targets targets = {NULL, effective_parts - 1, begin, span, effective_parts};
+    for (size_t k = 0; k < targets.count; k++)
+        list[k] = target_at(&targets, k);
+    return targets.count;
+}
+
+static int compare_offsets(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The ranges split_ranges gives for targets, from the finer ranges it gave for a superset of
+ * them: each cut is the first record start at or after a target, and the finer ranges begin at
+ * every such start of the superset's targets, so the cut of target t is the first finer begin
+ * at or after t. Targets at or before the last cut are skipped, as split_ranges skips them. */
+static ember_status coarsen(const ember_split *fine, int fine_count, size_t len,
+                            const size_t *targets, size_t target_count, ember_split **out,
+                            int *count, ember_error *err) {
+    split_list list = {0};
+    ember_status status = EMBER_OK;
+    *out = NULL;
+    *count = 0;
+    if (fine_count == 0)
+        return EMBER_OK;
+    ember_split current = fine[0];
+    current.end = len;
+    int i = 0;
+    for (size_t k = 0; k < target_count; k++) {
+        if (targets[k] <= current.begin)
+            continue;
+        while (i < fine_count && fine[i].begin < targets[k])
+            i++;
+        if (i == fine_count)
+            break;
+        current.end = fine[i].begin;
+        if ((status = split_list_push(&list, current, err)) != EMBER_OK)
+            goto fail;
+        current = fine[i];
+        current.end = len;
+    }
+    if ((status = split_list_push(&list, current, err)) != EMBER_OK)
+        goto fail;
+    *out = list.items;
+    *count = list.count;
+    return EMBER_OK;
+fail:
+    ember_free(list.items);
+    return status;
+}
+
+ember_status ember_csv_split_pair(const char *buf, size_t len, size_t begin, int64_t first_line,
+                                  int parts_a, int parts_b, ember_csv_dialect dialect,
+                                  ember_split **out_a, int *count_a, ember_split **out_b,
+                                  int *count_b, ember_error *err) {
+    if (out_b)
+        *out_b = NULL;
+    if (count_b)
+        *count_b = 0;
+    ember_status status = check_split_arguments(buf, len, begin, out_a, count_a, err);
+    if (status != EMBER_OK)
+        return status;
+    if (!out_b || !count_b)
+        return ember_error_set(err, EMBER_ERROR_INVALID_ARGUMENT, "csv split: no output given");
+    if (parts_a <= 0 || parts_b <= 0)
+        return ember_error_set(err, EMBER_ERROR_INVALID_ARGUMENT,
+                               "csv split: parts must be positive, got %d and %d", parts_a,
+                               parts_b);
+    size_t span = len - begin;
+    size_t na = (size_t)parts_a < span ? (size_t)parts_a : span;
+    size_t nb = (size_t)parts_b < span ? (size_t)parts_b : span;
+    size_t *targets = ember_malloc((na + nb + 2) * sizeof *targets);
+    ember_split *fine = NULL;
+    int fine_count = 0;
+    if (!targets)
+        return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY,
+                               "csv split: out of memory for %zu targets", na + nb);
+    size_t *a = targets, *b = targets + na + 1;
+    size_t ca = even_targets(begin, len, parts_a, a), cb = even_targets(begin, len, parts_b, b);
+    /* Both lists are ascending; their union, sorted, drives one pass. */
+    size_t *merged = ember_malloc((ca + cb + 1) * sizeof *merged);
+    if (!merged) {
+        ember_free(targets);
+        return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY,
+                               "csv split: out of memory for %zu targets", ca + cb);
+    }
+    memcpy(merged, a, ca * sizeof *merged);
+    memcpy(merged + ca, b, cb * sizeof *merged);
+    qsort(merged, ca + cb, sizeof *merged, compare_offsets);
+    cut_targets list = {merged, ca + cb, begin, span, 1};
+    status = split_ranges(buf, len, begin, first_line, &list, dialect, &fine, &fine_count, err);
+    if (status == EMBER_OK)
+        status = coarsen(fine, fine_count, len, a, ca, out_a, count_a, err);
+    if (status == EMBER_OK)
+        status = coarsen(fine, fine_count, len, b, cb, out_b, count_b, err);
+    if (status != EMBER_OK) {
+        ember_free(*out_a);
+        *out_a = NULL;
+        *count_a = 0;
+    }
+    ember_free(fine);
+    ember_free(merged);
+    ember_free(targets);
+    return status;
 }
 
 int ember_csv_locate_record(const char *buf, const ember_split *split, int64_t record,
