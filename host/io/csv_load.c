@@ -310,73 +310,85 @@ typedef struct fast_columns {
     size_t null_len;
 } fast_columns;
 
-static inline __attribute__((always_inline)) void
-fast_field(load_state *s, const fast_columns *f, const char *text, size_t len, size_t readable) {
-    int c = s->field;
-    if (c < f->count && len != 0 && len != f->null_len && !s->widening) {
-        ember_column *column = &f->columns[c];
-        switch (f->kinds[c]) {
-        case FAST_SKIP:
-            s->field++;
+static inline __attribute__((always_inline)) bool fast_store(const load_state *s,
+                                                             const fast_columns *f, int c,
+                                                             const char *text, size_t len,
+                                                             size_t readable) {
+    if (len == 0 || len == f->null_len || s->widening)
+        return false;
+    ember_column *column = &f->columns[c];
+    switch (f->kinds[c]) {
+    case FAST_STRING: {
+        int32_t *offsets = column->values;
+        if (column->length >= column->capacity)
+            return false;
+        int64_t start = offsets[column->length], stop = start + (int64_t)len;
+        if (stop > INT32_MAX)
+            return false;
+        if (len <= 16 && readable >= 16 && start + 16 <= column->bytes_capacity)
+            memcpy(column->bytes + start, text, 16); /* the bytes past stop are spare room */
+        else if (stop <= column->bytes_capacity)
+            memcpy(column->bytes + start, text, len);
+        else
+            return false;
+        offsets[column->length + 1] = (int32_t)stop;
+        column->bytes_len = stop;
+        break;
+    }
+    case FAST_INT64: {
+        int64_t value;
+        if (column->length >= column->capacity || readable < 8 ||
+            !ember_parse_int64_word(text, len, &value))
+            return false;
+        ((int64_t *)column->values)[column->length] = value;
+        break;
+    }
+    case FAST_FLOAT64: {
+        double value;
+        if (column->length >= column->capacity || readable < 8 ||
+            !ember_parse_float64_word(text, len, &value))
+            return false;
+        ((double *)column->values)[column->length] = value;
+        break;
+    }
+    default:
+        return false;
+    }
+    mark_valid_row(column);
+    column->length++;
+    return true;
+}
+
+/* The fast path's field: field is the fast path's copy of s->field (written back around the
+ * calls that read or change it). A column that is not converted only counts, as in
+ * take_field. */
+static inline __attribute__((always_inline)) void fast_field(load_state *s, const fast_columns *f,
+                                                             int *field, const char *text,
+                                                             size_t len, size_t readable) {
+    int c = *field;
+    if (c < f->count) {
+        if (f->kinds[c] == FAST_SKIP || fast_store(s, f, c, text, len, readable)) {
+            *field = c + 1;
             return;
-        case FAST_STRING: {
-            int32_t *offsets = column->values;
-            if (column->length >= column->capacity)
-                break;
-            int64_t start = offsets[column->length], end = start + (int64_t)len;
-            if (end > INT32_MAX)
-                break;
-            if (len <= 16 && readable >= 16 && start + 16 <= column->bytes_capacity)
-                memcpy(column->bytes + start, text, 16); /* the bytes past end are spare room */
-            else if (end <= column->bytes_capacity)
-                memcpy(column->bytes + start, text, len);
-            else
-                break;
-            offsets[column->length + 1] = (int32_t)end;
-            column->bytes_len = end;
-            mark_valid_row(column);
-            column->length++;
-            s->field++;
-            return;
-        }
-        case FAST_INT64: {
-            int64_t value;
-            if (column->length >= column->capacity || readable < 8 ||
-                !ember_parse_int64_word(text, len, &value))
-                break;
-            ((int64_t *)column->values)[column->length] = value;
-            mark_valid_row(column);
-            column->length++;
-            s->field++;
-            return;
-        }
-        case FAST_FLOAT64: {
-            double value;
-            if (column->length >= column->capacity || readable < 8 ||
-                !ember_parse_float64_word(text, len, &value))
-                break;
-            ((double *)column->values)[column->length] = value;
-            mark_valid_row(column);
-            column->length++;
-            s->field++;
-            return;
-        }
-        default:
-            break;
         }
     }
+    s->field = c;
     take_field(s, len ? text : NULL, len, readable >= 8);
+    *field = s->field;
 }
 
 /* on_record for the fast path: a complete, well-formed record only counts. */
-static inline __attribute__((always_inline)) void fast_record(load_state *s, int terminator) {
-    if (s->field == s->schema->count && !s->row_malformed && !s->widening && !s->stop) {
+static inline __attribute__((always_inline)) void fast_record(load_state *s, const fast_columns *f,
+                                                              int *field, int terminator) {
+    if (*field == f->count && !s->row_malformed && !s->widening && !s->stop) {
         s->out->rows++;
         s->record++;
-        s->field = 0;
+        *field = 0;
         return;
     }
+    s->field = *field;
     on_record(terminator, s);
+    *field = s->field;
 }
 
 /* The fast path for a plain dialect (see scan_plain_dialect): the same callbacks as libcsv's,
@@ -395,6 +407,7 @@ static void parse_fast(load_state *s, struct csv_parser *parser, const char *buf
     size_t field_begin = begin; /* first byte of the current field */
     size_t row_begin = begin;   /* past the last line break: where the record starts */
     bool row_begun = false;     /* a delimiter has been seen since row_begin */
+    int field = s->field;
     size_t base = begin;
     /* Copies the compiler can keep in registers across the stores into the columns. */
     const fast_columns f = {s->schema->count, s->out->columns, s->kinds, s->fast_null_len};
@@ -406,21 +419,24 @@ static void parse_fast(load_state *s, struct csv_parser *parser, const char *buf
             size_t p = base + (size_t)__builtin_ctzll(bits);
             unsigned char c = bytes[p];
             if (c == delimiter) {
-                fast_field(s, &f, buf + field_begin, p - field_begin, end - field_begin);
+                fast_field(s, &f, &field, buf + field_begin, p - field_begin, end - field_begin);
                 field_begin = p + 1;
                 row_begun = true;
             } else if (c != quote) {
                 if (p > field_begin || row_begun) {
-                    fast_field(s, &f, buf + field_begin, p - field_begin, end - field_begin);
-                    fast_record(s, c);
+                    fast_field(s, &f, &field, buf + field_begin, p - field_begin,
+                               end - field_begin);
+                    fast_record(s, &f, &field, c);
                     if (s->stop)
                         return;
                     row_begun = false;
                 }
                 field_begin = row_begin = p + 1;
             } else {
+                s->field = field;
                 next = field_begin = row_begin =
                     parse_quoted_record(s, parser, buf, row_begin, end);
+                field = s->field;
                 row_begun = false;
                 if (s->stop)
                     return;
@@ -430,9 +446,10 @@ static void parse_fast(load_state *s, struct csv_parser *parser, const char *buf
         base = next;
     }
     if (row_begun || field_begin < end) {
-        fast_field(s, &f, buf + field_begin, end - field_begin, end - field_begin);
-        fast_record(s, -1);
+        fast_field(s, &f, &field, buf + field_begin, end - field_begin, end - field_begin);
+        fast_record(s, &f, &field, -1);
     }
+    s->field = field;
 }
 
 ember_status ember_csv_parse_split(const char *buf, const ember_split *split,
