@@ -595,6 +595,7 @@ static char *generate_plain_rows(uint64_t seed, int rows, size_t *len) {
     static const char *fields[] = {"1", "22", "333", "cat_0001", "", "4.25", "a\"b"};
     static const char *breaks[] = {"\n", "\n", "\n", "\r\n", "\r\n", "\r", "\n\n", "\r\n\r\n"};
     char *buf = NULL;
+    const char *text;
     size_t used = 0, capacity = 0;
     for (int row = 0; row < rows; row++) {
         int count = 1 + (int)(next_random(&seed) % 6);
@@ -603,9 +604,8 @@ static char *generate_plain_rows(uint64_t seed, int rows, size_t *len) {
                 append(&buf, &used, &capacity, ",");
             if (next_random(&seed) % 60 == 0)
                 append(&buf, &used, &capacity, next_random(&seed) % 2 ? "\"q,\n\"" : "\"\"");
-            else
-                append(&buf, &used, &capacity,
-                       fields[next_random(&seed) % (sizeof fields / sizeof fields[0])]);
+            else if (*(text = fields[next_random(&seed) % (sizeof fields / sizeof fields[0])]))
+                append(&buf, &used, &capacity, text); /* (append needs a buffer for "") */
         }
         if (count == 1)
             append(&buf, &used, &capacity, "x");
