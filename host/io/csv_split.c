@@ -18,7 +18,6 @@ typedef struct row_scanner {
     unsigned char delimiter, quote;
     /* See scan_plain_dialect: bytes other than quote, CR and LF can then be skipped unseen. */
     bool plain_dialect;
-    bool popcnt;       /* the CPU has a popcount instruction */
     int64_t lines;     /* line breaks consumed since the start */
     int64_t records;   /* records ended, including one ended by the end of the buffer */
     size_t row_begin;  /* first byte of the last record seen */
@@ -33,11 +32,18 @@ static void scanner_init(row_scanner *s, const char *buf, size_t begin, size_t l
     s->delimiter = dialect.delimiter;
     s->quote = dialect.quote;
     s->plain_dialect = scan_plain_dialect(dialect.delimiter, dialect.quote);
-    s->popcnt = scan_have_popcnt();
     s->lines = 0;
     s->records = 0;
     s->row_begin = begin;
     s->row_lines = 0;
+}
+
+/* Bit j set when byte j of the 64 at p (avail of them real) is a quote, CR or LF: the only
+ * bytes that can change the state in a plain dialect, apart from delimiters, which matter only
+ * next to a quote and are looked at there. */
+static inline uint64_t special_bytes(const unsigned char *p, size_t avail, unsigned char quote) {
+    scan_masks m = scan_block(p, avail, quote, 0);
+    return m.quotes | m.breaks;
 }
 
 /* scan_to for a plain dialect: visits only quotes and line breaks, 64 bytes at a time.
@@ -45,7 +51,7 @@ static void scanner_init(row_scanner *s, const char *buf, size_t begin, size_t l
  * and a quote opens a field only at the row's first byte or right after a delimiter; libcsv
  * keeps any other one as text. Inside quotes line breaks are counted and a quote is decided
  * by the byte after it. */
-SCAN_INLINE bool scan_plain_body(row_scanner *s, size_t target) {
+static bool scan_plain(row_scanner *s, size_t target) {
     const unsigned char *buf = s->buf;
     const size_t len = s->len;
     const unsigned char delimiter = s->delimiter, quote = s->quote;
@@ -57,30 +63,7 @@ SCAN_INLINE bool scan_plain_body(row_scanner *s, size_t target) {
     size_t p = 0;
 
     for (size_t base = s->pos; base < len; base += 64) {
-        scan_masks m = scan_block(buf + base, len - base, quote, 0);
-        uint64_t mask = m.quotes | m.breaks;
-        /* A block without a quote, outside quotes, all of it unconsumed, where no record that
-         * ends in it can reach the target (so only the split loop's scans, target > 0, come
-         * here): its line breaks are counted in bulk. Each break is a line, but for the LF of
-         * a CRLF; a break ends a record unless the byte before it is a break too, or it is at
-         * row_begin (ROW_NOT_BEGUN: a blank line). The CR of a CRLF cannot be the block's last
-         * byte unless the block is the buffer's last, since next would then pass base. The
-         * fields of the records are not needed here: s->row_begin and s->row_lines are kept
-         * for scans to a target 0 only, which never take this path. */
-        if (!m.quotes && !quoted && next <= base && base + 65 < target && len - base >= 64) {
-            if (m.breaks) {
-                uint64_t lfs = scan_block(buf + base, 64, LF, 0).quotes;
-                uint64_t crs = m.breaks & ~lfs;
-                uint64_t ends = m.breaks & ~(lfs & (crs << 1)); /* one per line break */
-                uint64_t records = ends & ~((m.breaks << 1) | (uint64_t)(row_begin == base));
-                lines += __builtin_popcountll(ends);
-                s->records += __builtin_popcountll(records);
-                p = base + 63 - (size_t)__builtin_clzll(ends);
-                row_begin = next = p + scan_line_break_length(buf, p, len);
-                row_lines = lines;
-            }
-            continue;
-        }
+        uint64_t mask = special_bytes(buf + base, len - base, quote);
         for (; mask; mask &= mask - 1) {
             p = base + (size_t)__builtin_ctzll(mask);
             if (p < next)
@@ -141,14 +124,6 @@ end_of_buffer:
     return false;
 }
 
-static bool scan_plain(row_scanner *s, size_t target) {
-    return scan_plain_body(s, target);
-}
-
-SCAN_TARGET_POPCNT static bool scan_plain_popcnt(row_scanner *s, size_t target) {
-    return scan_plain_body(s, target);
-}
-
 /* scan_to for any dialect, a byte at a time. */
 static bool scan_exact(row_scanner *s, size_t target) {
     const unsigned char *buf = s->buf;
@@ -203,9 +178,7 @@ static bool scan_exact(row_scanner *s, size_t target) {
  * Otherwise runs to the buffer's end: false, pos at len, and a record that began there is
  * counted and marked in row_begin. */
 static bool scan_to(row_scanner *s, size_t target) {
-    if (!s->plain_dialect)
-        return scan_exact(s, target);
-    return s->popcnt ? scan_plain_popcnt(s, target) : scan_plain(s, target);
+    return s->plain_dialect ? scan_plain(s, target) : scan_exact(s, target);
 }
 
 size_t ember_csv_bom_length(const char *buf, size_t len) {
