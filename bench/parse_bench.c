@@ -5,8 +5,10 @@
  *
  * Usage: ember-parse-bench FILE [--schema SPEC] [--columns all|q1|q5|none] [--threads N]
  *                              [--parts N] [--trials N] [--only split|libcsv|convert|ember]
- * Prints one line per measurement: the median (and min) seconds over the trials and MB/s of
- * the bytes after the header (MB = 10^6 bytes). */
+ * Prints one line per measurement: the median (and min) wall seconds over the trials, MB/s of
+ * the bytes after the header (MB = 10^6 bytes) at the median, and the median CPU seconds of the
+ * process (all threads): on a shared machine the CPU time shows the work when the wall time
+ * also holds waits for a core. */
 #include <csv.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -36,16 +38,28 @@ static double now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* CPU seconds of the whole process (every thread), to tell the work from the wait on a shared
+ * machine. */
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static int compare_doubles(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
 }
 
+static double cpu_seconds[MAX_TRIALS]; /* CPU time of each trial, beside its wall time */
+
+/* The median wall time (and the min), MB/s at the median, and the median CPU seconds. */
 static void report(const char *what, double *seconds, int trials, size_t bytes) {
     qsort(seconds, (size_t)trials, sizeof *seconds, compare_doubles);
+    qsort(cpu_seconds, (size_t)trials, sizeof *cpu_seconds, compare_doubles);
     double median = seconds[trials / 2];
-    printf("%-44s median %.4f s (min %.4f)  %7.1f MB/s\n", what, median, seconds[0],
-           (double)bytes / median / 1e6);
+    printf("%-40s median %.4f s (min %.4f) %7.1f MB/s  cpu %.4f s\n", what, median, seconds[0],
+           (double)bytes / median / 1e6, cpu_seconds[trials / 2]);
     fflush(stdout);
 }
 
@@ -245,10 +259,11 @@ int main(int argc, char **argv) {
     if (!only || !strcmp(only, "split")) {
         for (int t = 0; t < trials; t++) {
             ember_free(splits);
-            double start = now();
+            double start = now(), cpu_start = cpu_now();
             ember_csv_split(data, size, begin, 1 + lines, parts, dialect, &splits, &split_count,
                             &err);
             seconds[t] = now() - start;
+            cpu_seconds[t] = cpu_now() - cpu_start;
         }
         char what[64];
         snprintf(what, sizeof what, "split into %d parts (1 thread)", parts);
@@ -260,18 +275,20 @@ int main(int argc, char **argv) {
     if (!only || !strcmp(only, "libcsv")) {
         for (int t = 0; t < trials; t++) {
             tally count = {0};
-            double start = now();
+            double start = now(), cpu_start = cpu_now();
             libcsv_run(data, begin, size, false, &count);
             seconds[t] = now() - start;
+            cpu_seconds[t] = cpu_now() - cpu_start;
         }
         report("libcsv tokenize only (1 thread)", seconds, trials, bytes);
     }
     if (!only || !strcmp(only, "convert")) {
         for (int t = 0; t < trials; t++) {
             tally sum = {.types = schema.types};
-            double start = now();
+            double start = now(), cpu_start = cpu_now();
             libcsv_run(data, begin, size, true, &sum);
             seconds[t] = now() - start;
+            cpu_seconds[t] = cpu_now() - cpu_start;
         }
         report("libcsv + strtoll/strtod (1 thread)", seconds, trials, bytes);
     }
@@ -290,10 +307,11 @@ int main(int argc, char **argv) {
         job.splits = &whole;
         job.split_count = 1;
         for (int t = 0; t < trials; t++) {
-            double start = now();
+            double start = now(), cpu_start = cpu_now();
             if (!parse_all(&job, 1))
                 return 1;
             seconds[t] = now() - start;
+            cpu_seconds[t] = cpu_now() - cpu_start;
             rows = job.rows;
         }
         report("ember parse, 1 split (1 thread)", seconds, trials, bytes);
@@ -302,10 +320,11 @@ int main(int argc, char **argv) {
         int counts[2] = {1, threads};
         for (int k = 0; k < (threads > 1 ? 2 : 1); k++) {
             for (int t = 0; t < trials; t++) {
-                double start = now();
+                double start = now(), cpu_start = cpu_now();
                 if (!parse_all(&job, counts[k]))
                     return 1;
                 seconds[t] = now() - start;
+                cpu_seconds[t] = cpu_now() - cpu_start;
             }
             char what[64];
             snprintf(what, sizeof what, "ember parse, %d splits (%d thread%s)", split_count,

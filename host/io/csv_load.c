@@ -131,8 +131,8 @@ static inline bool append_string(ember_column *column, const char *text, size_t 
     return true;
 }
 
-/* Appends one converted value, or null, to column c. */
-/* readable8: text[0..8) may be read whatever len is (the word forms of the number parsers). */
+/* Appends one converted value, or null, to column c. readable8: text[0..8) may be read whatever
+ * len is (the word forms of the number parsers). */
 static inline void store_field(load_state *s, int c, const char *text, size_t len, bool is_null,
                                bool readable8) {
     ember_column *column = &s->out->columns[c];
@@ -298,11 +298,8 @@ static size_t parse_quoted_record(load_state *s, struct csv_parser *parser, cons
     return record_end;
 }
 
-/* take_field for the fast path, with the common cases first: a non-empty field that is not
- * the null value, converts, and fits the buffers is stored here; everything else (nulls, bad
- * values, widening, extra fields, growth, a stopped parse) goes to take_field, which is the
- * same as the callback. A field that comes here is never half-stored: each case either
- * completes or leaves the column untouched. readable: how many bytes from text may be read. */
+/* What the fast path keeps in registers: the column count, the columns, what each column takes
+ * (FAST_*), and the null value's length (SIZE_MAX when there is none). */
 typedef struct fast_columns {
     int count;
     ember_column *columns;
@@ -310,6 +307,11 @@ typedef struct fast_columns {
     size_t null_len;
 } fast_columns;
 
+/* Stores field c the fast way when it is the common case: not empty, not the null value, no
+ * widening under way, converting, and fitting the buffers. Otherwise it returns false having
+ * changed nothing, and take_field (the callback's own code) handles the field: a field is never
+ * half-stored. readable: how many bytes from text may be read (the word-at-a-time number forms
+ * read 8, short strings are copied 16 at a time). */
 static inline __attribute__((always_inline)) bool fast_store(const load_state *s,
                                                              const fast_columns *f, int c,
                                                              const char *text, size_t len,
