@@ -588,6 +588,127 @@ static void test_parts_on_generated_file(void **state) {
 }
 
 /* locate_record and record_end for every record, against the byte-wise oracle. */
+/* Mostly plain rows (a quoted field in about one in 60), with LF, CRLF and lone CR line breaks
+ * and blank lines, so that many 64-byte blocks hold no quote: the splitter counts those in bulk.
+ * Caller frees. */
+static char *generate_plain_rows(uint64_t seed, int rows, size_t *len) {
+    static const char *fields[] = {"1", "22", "333", "cat_0001", "", "4.25", "a\"b"};
+    static const char *breaks[] = {"\n", "\n", "\n", "\r\n", "\r\n", "\r", "\n\n", "\r\n\r\n"};
+    char *buf = NULL;
+    const char *text;
+    size_t used = 0, capacity = 0;
+    for (int row = 0; row < rows; row++) {
+        int count = 1 + (int)(next_random(&seed) % 6);
+        for (int f = 0; f < count; f++) {
+            if (f > 0)
+                append(&buf, &used, &capacity, ",");
+            if (next_random(&seed) % 60 == 0)
+                append(&buf, &used, &capacity, next_random(&seed) % 2 ? "\"q,\n\"" : "\"\"");
+            else if (*(text = fields[next_random(&seed) % (sizeof fields / sizeof fields[0])]))
+                append(&buf, &used, &capacity, text); /* (append needs a buffer for "") */
+        }
+        if (count == 1)
+            append(&buf, &used, &capacity, "x");
+        append(&buf, &used, &capacity,
+               breaks[next_random(&seed) % (sizeof breaks / sizeof breaks[0])]);
+    }
+    *len = used;
+    return buf;
+}
+
+static void test_parts_on_plain_rows(void **state) {
+    (void)state;
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        size_t len = 0;
+        char *data = generate_plain_rows(seed * 0x9E3779B97F4A7C15ull, 300 + 100 * (int)seed, &len);
+        csv_input in = {"plain rows", data, len, 0, comma};
+        record_list oracle = {0};
+        build_oracle(&in, &oracle);
+        static const int parts[] = {2, 3, 5, 7, 16, 64, 333};
+        for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
+            check_parts(&in, &oracle, parts[k]);
+        in.begin = (size_t)seed * 7 % 64;
+        record_list oracle_from = {0};
+        build_oracle(&in, &oracle_from);
+        for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
+            check_parts(&in, &oracle_from, parts[k]);
+        record_list_free(&oracle_from);
+        record_list_free(&oracle);
+        free(data);
+    }
+}
+
+static void assert_splits_equal(const ember_split *a, int na, const ember_split *b, int nb) {
+    assert_int_equal(na, nb);
+    for (int i = 0; i < na; i++) {
+        assert_int_equal(a[i].begin, b[i].begin);
+        assert_int_equal(a[i].end, b[i].end);
+        assert_int_equal(a[i].first_line, b[i].first_line);
+        assert_int_equal(a[i].first_record, b[i].first_record);
+    }
+}
+
+/* ember_csv_split_pair gives what two ember_csv_split calls give. */
+static void test_split_pair(void **state) {
+    (void)state;
+    uint64_t seed = 77;
+    for (int round = 0; round < 40; round++) {
+        size_t len = 0;
+        char *data = round % 2 ? generate_plain_rows(next_random(&seed), 50 + round * 20, &len)
+                               : generate_rows(&len);
+        size_t begin = next_random(&seed) % 50;
+        int pairs[][2] = {{1, 1}, {2, 64}, {6, 64}, {64, 6}, {7, 7}, {100000, 3}, {3, INT_MAX}};
+        for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++) {
+            int pa = pairs[k][0], pb = pairs[k][1];
+            if (round > 0 && k == 0)
+                pa = 1 + (int)(next_random(&seed) % 200), pb = 1 + (int)(next_random(&seed) % 200);
+            ember_split *a = NULL, *b = NULL, *ra = NULL, *rb = NULL;
+            int na = 0, nb = 0, nra = 0, nrb = 0;
+            ember_error err;
+            ember_error_clear(&err);
+            assert_int_equal(
+                ember_csv_split_pair(data, len, begin, 3, pa, pb, comma, &a, &na, &b, &nb, &err),
+                EMBER_OK);
+            assert_int_equal(ember_csv_split(data, len, begin, 3, pa, comma, &ra, &nra, &err),
+                             EMBER_OK);
+            assert_int_equal(ember_csv_split(data, len, begin, 3, pb, comma, &rb, &nrb, &err),
+                             EMBER_OK);
+            assert_splits_equal(a, na, ra, nra);
+            assert_splits_equal(b, nb, rb, nrb);
+            ember_free(a);
+            ember_free(b);
+            ember_free(ra);
+            ember_free(rb);
+        }
+        free(data);
+    }
+    /* Empty ranges and failures. */
+    ember_split *a = NULL, *b = NULL;
+    int na = -1, nb = -1;
+    ember_error err;
+    ember_error_clear(&err);
+    assert_int_equal(ember_csv_split_pair("abc", 3, 3, 1, 2, 64, comma, &a, &na, &b, &nb, &err),
+                     EMBER_OK);
+    assert_int_equal(na, 0);
+    assert_int_equal(nb, 0);
+    assert_int_equal(ember_csv_split_pair("abc", 3, 0, 1, 0, 64, comma, &a, &na, &b, &nb, &err),
+                     EMBER_ERROR_INVALID_ARGUMENT);
+    for (long n = 1; n < 8; n++) {
+        ember_alloc_fail_after(n);
+        ember_status status =
+            ember_csv_split_pair("a\nb\nc\n", 6, 0, 1, 3, 2, comma, &a, &na, &b, &nb, &err);
+        ember_alloc_fail_after(0);
+        if (status == EMBER_OK) {
+            ember_free(a);
+            ember_free(b);
+        } else {
+            assert_int_equal(status, EMBER_ERROR_OUT_OF_MEMORY);
+            assert_null(a);
+            assert_null(b);
+        }
+    }
+}
+
 static void test_locate_and_record_end(void **state) {
     (void)state;
     for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
@@ -919,6 +1040,8 @@ int main(void) {
         cmocka_unit_test(test_random_short_inputs),
         cmocka_unit_test(test_parts_on_small_inputs),
         cmocka_unit_test(test_parts_on_generated_file),
+        cmocka_unit_test(test_parts_on_plain_rows),
+        cmocka_unit_test(test_split_pair),
         cmocka_unit_test(test_locate_and_record_end),
         cmocka_unit_test(test_record_end_cases),
         cmocka_unit_test(test_bom_length),

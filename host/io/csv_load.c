@@ -8,6 +8,7 @@
 
 #include "common/alloc.h"
 #include "data/column_build.h"
+#include "io/csv_scan.h"
 #include "io/number.h"
 
 /* Chunks handed to libcsv at a time, so FAILFAST stops soon after the first bad row. */
@@ -31,7 +32,15 @@ typedef struct load_state {
     ember_status failure;
     const char *buf; /* the whole file, for locating a FAILFAST row */
     const ember_split *split;
+    int64_t skip_fields; /* see on_field_after_fast */
+    /* For fast_field: what each column takes (FAST_*; schema->count of them), and the length of
+     * the null value (SIZE_MAX when there is none). */
+    const unsigned char *kinds;
+    size_t fast_null_len;
 } load_state;
+
+/* FAST_GENERAL: always through take_field. */
+enum { FAST_SKIP, FAST_STRING, FAST_INT64, FAST_FLOAT64, FAST_GENERAL };
 
 /* libcsv's space test: nothing is a space, so fields keep their spaces and tabs. */
 static int no_space(unsigned char c) {
@@ -82,18 +91,61 @@ bool ember_csv_parser_init(struct csv_parser *parser, ember_csv_dialect dialect)
     return true;
 }
 
-/* Appends one converted value, or null, to column c. */
-static void store_field(load_state *s, int c, const char *text, size_t len, bool is_null) {
+/* Appends while the buffers have room, without a call; the column functions otherwise (growth,
+ * string limits). The same results as ember_column_append_*. */
+static inline void mark_valid_row(ember_column *column) {
+    if (column->validity)
+        column->validity[column->length >> 3] |= (uint8_t)(1u << (column->length & 7));
+}
+
+static inline bool append_int64(ember_column *column, int64_t value) {
+    if (column->length >= column->capacity)
+        return ember_column_append_int64(column, value);
+    ((int64_t *)column->values)[column->length] = value;
+    mark_valid_row(column);
+    column->length++;
+    return true;
+}
+
+static inline bool append_float64(ember_column *column, double value) {
+    if (column->length >= column->capacity)
+        return ember_column_append_float64(column, value);
+    ((double *)column->values)[column->length] = value;
+    mark_valid_row(column);
+    column->length++;
+    return true;
+}
+
+static inline bool append_string(ember_column *column, const char *text, size_t len,
+                                 bool *too_big) {
+    int32_t *offsets = column->values;
+    int64_t start = column->length < column->capacity ? offsets[column->length] : INT32_MAX;
+    int64_t end = start + (int64_t)len;
+    if (end > column->bytes_capacity || end > INT32_MAX)
+        return ember_column_append_string(column, text, len, too_big);
+    memcpy(column->bytes + start, text, len);
+    offsets[column->length + 1] = (int32_t)end;
+    column->bytes_len = end;
+    mark_valid_row(column);
+    column->length++;
+    return true;
+}
+
+/* Appends one converted value, or null, to column c. readable8: text[0..8) may be read whatever
+ * len is (the word forms of the number parsers). */
+static inline void store_field(load_state *s, int c, const char *text, size_t len, bool is_null,
+                               bool readable8) {
     ember_column *column = &s->out->columns[c];
     bool ok = true, too_big = false;
     if (is_null) {
         ok = ember_column_append_null(column);
     } else if (column->type == EMBER_TYPE_STRING) {
-        ok = ember_column_append_string(column, text, len, &too_big);
+        ok = append_string(column, text, len, &too_big);
     } else if (column->type == EMBER_TYPE_INT64) {
         int64_t value;
-        if (ember_parse_int64(text, len, &value)) {
-            ok = ember_column_append_int64(column, value);
+        if (readable8 ? ember_parse_int64_word(text, len, &value)
+                      : ember_parse_int64(text, len, &value)) {
+            ok = append_int64(column, value);
         } else if (s->config->schema_inferred) {
             s->needed[c] = ember_type_widen_for(EMBER_TYPE_INT64, text, len);
             s->widening = true;
@@ -103,8 +155,9 @@ static void store_field(load_state *s, int c, const char *text, size_t len, bool
         }
     } else {
         double value;
-        if (ember_parse_float64(text, len, &value)) {
-            ok = ember_column_append_float64(column, value);
+        if (readable8 ? ember_parse_float64_word(text, len, &value)
+                      : ember_parse_float64(text, len, &value)) {
+            ok = append_float64(column, value);
         } else if (s->config->schema_inferred) {
             s->needed[c] = EMBER_TYPE_STRING;
             s->widening = true;
@@ -117,8 +170,8 @@ static void store_field(load_state *s, int c, const char *text, size_t len, bool
         out_of_memory(s, c, too_big);
 }
 
-static void on_field(void *data, size_t len, void *context) {
-    load_state *s = context;
+/* One field as libcsv delivers it (data NULL for an unquoted empty field). */
+static inline void take_field(load_state *s, const char *data, size_t len, bool readable8) {
     if (s->stop)
         return;
     int c = s->field++;
@@ -140,7 +193,22 @@ static void on_field(void *data, size_t len, void *context) {
             s->needed[c] = ember_type_widen_for(s->needed[c], text, len);
         return;
     }
-    store_field(s, c, text, len, is_null);
+    store_field(s, c, text, len, is_null, readable8);
+}
+
+static void on_field(void *data, size_t len, void *context) {
+    take_field(context, data, len, false);
+}
+
+/* libcsv's field callback for a record whose first fields the fast path already took: it
+ * drops that many before passing the rest on. */
+static void on_field_after_fast(void *data, size_t len, void *context) {
+    load_state *s = context;
+    if (s->skip_fields > 0) {
+        s->skip_fields--;
+        return;
+    }
+    take_field(s, data, len, false);
 }
 
 /* Rolls back the record's values (DROPMALFORMED) on every loaded column. */
@@ -216,6 +284,176 @@ static void report_failfast(load_state *s, const char *buf, const ember_split *s
     }
 }
 
+/* A record holding a quote, from its start: libcsv parses it (with csv_fini, in case the split
+ * ends inside it), skipping the fields the fast path already took. Returns where it ends. */
+static size_t parse_quoted_record(load_state *s, struct csv_parser *parser, const char *buf,
+                                  size_t row_begin, size_t end) {
+    size_t record_end = ember_csv_record_end(buf, end, row_begin, s->config->dialect, NULL);
+    size_t n = record_end - row_begin;
+    s->skip_fields = s->field;
+    if (csv_parse(parser, buf + row_begin, n, on_field_after_fast, on_record, s) != n)
+        out_of_memory(s, 0, false);
+    else if (!s->stop)
+        csv_fini(parser, on_field_after_fast, on_record, s);
+    return record_end;
+}
+
+/* What the fast path keeps in registers: the column count, the columns, what each column takes
+ * (FAST_*), and the null value's length (SIZE_MAX when there is none). */
+typedef struct fast_columns {
+    int count;
+    ember_column *columns;
+    const unsigned char *kinds;
+    size_t null_len;
+} fast_columns;
+
+/* Stores field c the fast way when it is the common case: not empty, not the null value, no
+ * widening under way, converting, and fitting the buffers. Otherwise it returns false having
+ * changed nothing, and take_field (the callback's own code) handles the field: a field is never
+ * half-stored. readable: how many bytes from text may be read (the word-at-a-time number forms
+ * read 8, short strings are copied 16 at a time). */
+static inline __attribute__((always_inline)) bool fast_store(const load_state *s,
+                                                             const fast_columns *f, int c,
+                                                             const char *text, size_t len,
+                                                             size_t readable) {
+    if (len == 0 || len == f->null_len || s->widening)
+        return false;
+    ember_column *column = &f->columns[c];
+    switch (f->kinds[c]) {
+    case FAST_STRING: {
+        int32_t *offsets = column->values;
+        if (column->length >= column->capacity)
+            return false;
+        int64_t start = offsets[column->length], stop = start + (int64_t)len;
+        if (stop > INT32_MAX)
+            return false;
+        if (len <= 16 && readable >= 16 && start + 16 <= column->bytes_capacity)
+            memcpy(column->bytes + start, text, 16); /* the bytes past stop are spare room */
+        else if (stop <= column->bytes_capacity)
+            memcpy(column->bytes + start, text, len);
+        else
+            return false;
+        offsets[column->length + 1] = (int32_t)stop;
+        column->bytes_len = stop;
+        break;
+    }
+    case FAST_INT64: {
+        int64_t value;
+        if (column->length >= column->capacity || readable < 8 ||
+            !ember_parse_int64_word(text, len, &value))
+            return false;
+        ((int64_t *)column->values)[column->length] = value;
+        break;
+    }
+    case FAST_FLOAT64: {
+        double value;
+        if (column->length >= column->capacity || readable < 8 ||
+            !ember_parse_float64_word(text, len, &value))
+            return false;
+        ((double *)column->values)[column->length] = value;
+        break;
+    }
+    default:
+        return false;
+    }
+    mark_valid_row(column);
+    column->length++;
+    return true;
+}
+
+/* The fast path's field: field is the fast path's copy of s->field (written back around the
+ * calls that read or change it). A column that is not converted only counts, as in
+ * take_field. */
+static inline __attribute__((always_inline)) void fast_field(load_state *s, const fast_columns *f,
+                                                             int *field, const char *text,
+                                                             size_t len, size_t readable) {
+    int c = *field;
+    if (c < f->count) {
+        if (f->kinds[c] == FAST_SKIP || fast_store(s, f, c, text, len, readable)) {
+            *field = c + 1;
+            return;
+        }
+    }
+    s->field = c;
+    take_field(s, len ? text : NULL, len, readable >= 8);
+    *field = s->field;
+}
+
+/* on_record for the fast path: a complete, well-formed record only counts. */
+static inline __attribute__((always_inline)) void fast_record(load_state *s, const fast_columns *f,
+                                                              int *field, int terminator) {
+    if (*field == f->count && !s->row_malformed && !s->widening && !s->stop) {
+        s->out->rows++;
+        s->record++;
+        *field = 0;
+        return;
+    }
+    s->field = *field;
+    on_record(terminator, s);
+    *field = s->field;
+}
+
+/* The fast path for a plain dialect (see scan_plain_dialect): the same callbacks as libcsv's,
+ * with the same arguments, found from 64-byte masks of delimiters, line breaks and quotes. In a
+ * record without a quote libcsv's tokenizing is trivial: a delimiter ends a field, a line break
+ * ends the record (or is a blank line where none has begun), an empty field is NULL, every other
+ * byte is text, and csv_fini ends a record that has begun. At a record's first quote the fields
+ * before it are already right (they hold no quote), and libcsv parses the record from its start
+ * (parse_quoted_record, which drops those fields); its end comes from the splitter's model of
+ * libcsv, which the splitter tests check against libcsv at every cut. */
+static void parse_fast(load_state *s, struct csv_parser *parser, const char *buf, size_t begin,
+                       size_t end) {
+    const unsigned char *bytes = (const unsigned char *)buf;
+    const unsigned char delimiter = s->config->dialect.delimiter;
+    const unsigned char quote = s->config->dialect.quote;
+    size_t field_begin = begin; /* first byte of the current field */
+    size_t row_begin = begin;   /* past the last line break: where the record starts */
+    bool row_begun = false;     /* a delimiter has been seen since row_begin */
+    int field = s->field;
+    size_t base = begin;
+    /* Copies the compiler can keep in registers across the stores into the columns. */
+    const fast_columns f = {s->schema->count, s->out->columns, s->kinds, s->fast_null_len};
+    while (base < end) {
+        const scan_masks m = scan_block(bytes + base, end - base, quote, delimiter);
+        uint64_t bits = m.delimiters | m.breaks | m.quotes;
+        size_t next = base + 64;
+        for (; bits; bits &= bits - 1) {
+            size_t p = base + (size_t)__builtin_ctzll(bits);
+            unsigned char c = bytes[p];
+            if (c == delimiter) {
+                fast_field(s, &f, &field, buf + field_begin, p - field_begin, end - field_begin);
+                field_begin = p + 1;
+                row_begun = true;
+            } else if (c != quote) {
+                if (p > field_begin || row_begun) {
+                    fast_field(s, &f, &field, buf + field_begin, p - field_begin,
+                               end - field_begin);
+                    fast_record(s, &f, &field, c);
+                    if (s->stop)
+                        return;
+                    row_begun = false;
+                }
+                field_begin = row_begin = p + 1;
+            } else {
+                s->field = field;
+                next = field_begin = row_begin =
+                    parse_quoted_record(s, parser, buf, row_begin, end);
+                field = s->field;
+                row_begun = false;
+                if (s->stop)
+                    return;
+                break;
+            }
+        }
+        base = next;
+    }
+    if (row_begun || field_begin < end) {
+        fast_field(s, &f, &field, buf + field_begin, end - field_begin, end - field_begin);
+        fast_record(s, &f, &field, -1);
+    }
+    s->field = field;
+}
+
 ember_status ember_csv_parse_split(const char *buf, const ember_split *split,
                                    const ember_schema *schema, const bool *wanted,
                                    const ember_csv_config *config, ember_partition *out,
@@ -259,7 +497,28 @@ ember_status ember_csv_parse_split(const char *buf, const ember_split *split,
                         .failure = EMBER_OK,
                         .buf = buf,
                         .split = split};
-    for (size_t at = split->begin; at < split->end && !state.stop;) {
+    bool fast = !config->libcsv_only &&
+                scan_plain_dialect(config->dialect.delimiter, config->dialect.quote);
+    unsigned char *kinds = NULL;
+    if (fast && !(kinds = ember_malloc((size_t)schema->count + 1))) {
+        csv_free(&parser);
+        ember_partition_clear(out);
+        return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "%s: out of host memory",
+                               config->path);
+    }
+    if (fast) {
+        for (int c = 0; c < schema->count; c++)
+            kinds[c] = wanted && !wanted[c]                     ? FAST_SKIP
+                       : schema->types[c] == EMBER_TYPE_STRING  ? FAST_STRING
+                       : schema->types[c] == EMBER_TYPE_INT64   ? FAST_INT64
+                       : schema->types[c] == EMBER_TYPE_FLOAT64 ? FAST_FLOAT64
+                                                                : FAST_GENERAL;
+        state.kinds = kinds;
+        state.fast_null_len = config->null_value ? state.null_len : SIZE_MAX;
+        parse_fast(&state, &parser, buf, split->begin, split->end);
+        ember_free(kinds);
+    }
+    for (size_t at = split->begin; !fast && at < split->end && !state.stop;) {
         size_t chunk = split->end - at < PARSE_CHUNK ? split->end - at : PARSE_CHUNK;
         size_t done = csv_parse(&parser, buf + at, chunk, on_field, on_record, &state);
         if (done != chunk) {

@@ -15,6 +15,9 @@ typedef struct ember_csv_config {
     ember_csv_mode mode;
     bool schema_inferred; /* values that do not fit widen the type instead of being malformed */
     const char *path;     /* for messages */
+    /* Every record through libcsv: no fast path for records without a quote. For the tests that
+     * check the fast path against libcsv. */
+    bool libcsv_only;
 } ember_csv_config;
 
 struct csv_parser;

@@ -95,6 +95,23 @@ static inline scan_masks scan_block(const unsigned char *p, size_t avail, unsign
     return m;
 }
 
+/* Hardware popcount by run-time dispatch: the library is built for the baseline ISA (no
+ * -mpopcnt, never -march=native), where __builtin_popcountll is a call into libgcc. A scanner
+ * written as an always_inline body is instantiated twice, once inside a function compiled with
+ * SCAN_TARGET_POPCNT, and scan_have_popcnt() picks one at run time. */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define SCAN_TARGET_POPCNT __attribute__((target("popcnt")))
+static inline bool scan_have_popcnt(void) {
+    return __builtin_cpu_supports("popcnt");
+}
+#else
+#define SCAN_TARGET_POPCNT
+static inline bool scan_have_popcnt(void) {
+    return false;
+}
+#endif
+#define SCAN_INLINE static inline __attribute__((always_inline))
+
 /* One byte of libcsv's csv_parse, testing in the order it does; the order matters only when the
  * delimiter or the quote is CR, LF or the other one. *row_end is set when the byte submits a
  * row; a return of FIELD_NOT_BEGUN always means a delimiter submitted a field. */

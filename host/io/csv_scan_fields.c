@@ -53,8 +53,8 @@ static void count_exact(const unsigned char *buf, size_t begin, size_t end, unsi
  * - inside: it moves to FIELD_MIGHT_HAVE_ENDED, where the byte after it decides: a delimiter ends
  *   the field, a line break the row, and anything else (a doubled quote or, non-strict, text)
  *   is taken into the quoted field; so delimiters and line breaks in between are skipped. */
-static void count_plain(const unsigned char *buf, size_t begin, size_t end, unsigned char delimiter,
-                        unsigned char quote, field_tally *t) {
+SCAN_INLINE void count_plain_body(const unsigned char *buf, size_t begin, size_t end,
+                                  unsigned char delimiter, unsigned char quote, field_tally *t) {
     size_t row_begin = begin; /* libcsv is in ROW_NOT_BEGUN here if no byte followed */
     size_t next = begin;      /* bytes before it are consumed; their bits are ignored */
     int64_t fields = 0;       /* fields the current row has submitted so far */
@@ -121,6 +121,18 @@ done:
         end_record(t, fields + 1);
 }
 
+static void count_plain(const unsigned char *buf, size_t begin, size_t end, unsigned char delimiter,
+                        unsigned char quote, field_tally *t) {
+    count_plain_body(buf, begin, end, delimiter, quote, t);
+}
+
+/* The same with the popcount instruction (see SCAN_TARGET_POPCNT). */
+SCAN_TARGET_POPCNT static void count_plain_popcnt(const unsigned char *buf, size_t begin,
+                                                  size_t end, unsigned char delimiter,
+                                                  unsigned char quote, field_tally *t) {
+    count_plain_body(buf, begin, end, delimiter, quote, t);
+}
+
 void ember_csv_count_records(const char *buf, const ember_split *split, ember_csv_dialect dialect,
                              int expected_fields, ember_csv_record_stats *out) {
     if (!out)
@@ -129,7 +141,8 @@ void ember_csv_count_records(const char *buf, const ember_split *split, ember_cs
     if (buf && split && split->begin < split->end) {
         const unsigned char *bytes = (const unsigned char *)buf;
         if (scan_plain_dialect(dialect.delimiter, dialect.quote))
-            count_plain(bytes, split->begin, split->end, dialect.delimiter, dialect.quote, &t);
+            (scan_have_popcnt() ? count_plain_popcnt : count_plain)(
+                bytes, split->begin, split->end, dialect.delimiter, dialect.quote, &t);
         else
             count_exact(bytes, split->begin, split->end, dialect.delimiter, dialect.quote, &t);
     }

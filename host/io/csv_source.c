@@ -104,13 +104,14 @@ static ember_status names_from_header(record_fields *header, ember_schema *schem
 
 /* Infers int64 / float64 / string per column from records sampled across the file. A column
  * with no value in the sample is a string, as in Spark. */
-static ember_status infer_types(ember_csv_source *source, ember_error *err) {
+/* windows: SAMPLE_WINDOWS record-aligned ranges over the data (ember_csv_split_pair cuts them in
+ * the same pass as the partitions). */
+static ember_status infer_types(ember_csv_source *source, const ember_split *windows,
+                                int window_count, ember_error *err) {
     ember_schema *schema = &source->schema;
     ember_type *types = ember_calloc((size_t)schema->count + 1, sizeof *types);
     ember_type *needed = ember_calloc((size_t)schema->count + 1, sizeof *needed);
     bool *seen = ember_calloc((size_t)schema->count + 1, sizeof *seen);
-    ember_split *windows = NULL;
-    int window_count = 0;
     ember_status status = EMBER_OK;
     if (!types || !needed || !seen) {
         status = ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory inferring types");
@@ -118,9 +119,6 @@ static ember_status infer_types(ember_csv_source *source, ember_error *err) {
     }
     for (int c = 0; c < schema->count; c++)
         types[c] = EMBER_TYPE_INT64;
-    size_t begin = source->split_count ? source->splits[0].begin : source->size;
-    status = ember_csv_split(source->data, source->size, begin, 1, SAMPLE_WINDOWS,
-                             source->config.dialect, &windows, &window_count, err);
     for (int w = 0; status == EMBER_OK && w < window_count; w++) {
         ember_split sample = windows[w];
         sample.end = sample.begin;
@@ -158,7 +156,6 @@ static ember_status infer_types(ember_csv_source *source, ember_error *err) {
     for (int c = 0; status == EMBER_OK && c < schema->count; c++)
         schema->types[c] = seen[c] ? types[c] : EMBER_TYPE_STRING;
 done:
-    ember_free(windows);
     ember_free(types);
     ember_free(needed);
     ember_free(seen);
@@ -183,7 +180,10 @@ static ember_status map_file(ember_csv_source *source, ember_error *err) {
         status = ember_error_set(err, EMBER_ERROR_IO, "'%s' is not a regular file", source->path);
     } else if (st.st_size > 0) {
         source->size = (size_t)st.st_size;
-        void *map = mmap(NULL, source->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        /* Populated now: the splitter reads every byte right away anyway, and the kernel fills
+         * the page tables in one go faster than page faults would (0.074 -> 0.069 s of opening
+         * a 375 MB file from the page cache). */
+        void *map = mmap(NULL, source->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
         if (map == MAP_FAILED) {
             status = ember_error_set(err, EMBER_ERROR_IO, "cannot read '%s': %s", source->path,
                                      strerror(errno));
@@ -254,11 +254,22 @@ ember_status ember_csv_source_open(const char *path, const ember_csv_options *op
     if (status != EMBER_OK)
         goto fail;
 
-    status = ember_csv_split(source->data, source->size, begin, line,
-                             partition_count(options, source->size - begin, default_partitions),
-                             source->config.dialect, &source->splits, &source->split_count, err);
-    if (status == EMBER_OK && !options->schema)
-        status = infer_types(source, err);
+    int parts = partition_count(options, source->size - begin, default_partitions);
+    if (options->schema) {
+        status =
+            ember_csv_split(source->data, source->size, begin, line, parts, source->config.dialect,
+                            &source->splits, &source->split_count, err);
+    } else {
+        /* The partitions and the inference windows in one pass over the bytes. */
+        ember_split *windows = NULL;
+        int window_count = 0;
+        status = ember_csv_split_pair(source->data, source->size, begin, line, parts,
+                                      SAMPLE_WINDOWS, source->config.dialect, &source->splits,
+                                      &source->split_count, &windows, &window_count, err);
+        if (status == EMBER_OK)
+            status = infer_types(source, windows, window_count, err);
+        ember_free(windows);
+    }
     if (status != EMBER_OK)
         goto fail;
     record_fields_free(&first);

@@ -3,6 +3,7 @@
 #include "io/csv_split.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -323,6 +324,117 @@ ember_status ember_csv_split_at(const char *buf, size_t len, size_t begin, int64
                                    targets[k], targets[k - 1]);
     cut_targets list = {targets, (size_t)target_count, begin, len - begin, 1};
     return split_ranges(buf, len, begin, first_line, &list, dialect, out, count, err);
+}
+
+/* The targets ember_csv_split uses for parts parts of [begin, len): appended to list. */
+static size_t even_targets(size_t begin, size_t len, int parts, size_t *list) {
+    size_t span = len - begin;
+    size_t effective_parts = (size_t)parts < span ? (size_t)parts : span;
+    if (effective_parts == 0)
+        effective_parts = 1;
+    cut_targets targets = {NULL, effective_parts - 1, begin, span, effective_parts};
+    for (size_t k = 0; k < targets.count; k++)
+        list[k] = target_at(&targets, k);
+    return targets.count;
+}
+
+static int compare_offsets(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The ranges split_ranges gives for targets, from the finer ranges it gave for a superset of
+ * them: each cut is the first record start at or after a target, and the finer ranges begin at
+ * every such start of the superset's targets, so the cut of target t is the first finer begin
+ * at or after t. Targets at or before the last cut are skipped, as split_ranges skips them. */
+static ember_status coarsen(const ember_split *fine, int fine_count, size_t len,
+                            const size_t *targets, size_t target_count, ember_split **out,
+                            int *count, ember_error *err) {
+    split_list list = {0};
+    ember_status status = EMBER_OK;
+    *out = NULL;
+    *count = 0;
+    if (fine_count == 0)
+        return EMBER_OK;
+    ember_split current = fine[0];
+    current.end = len;
+    int i = 0;
+    for (size_t k = 0; k < target_count; k++) {
+        if (targets[k] <= current.begin)
+            continue;
+        while (i < fine_count && fine[i].begin < targets[k])
+            i++;
+        if (i == fine_count)
+            break;
+        current.end = fine[i].begin;
+        if ((status = split_list_push(&list, current, err)) != EMBER_OK)
+            goto fail;
+        current = fine[i];
+        current.end = len;
+    }
+    if ((status = split_list_push(&list, current, err)) != EMBER_OK)
+        goto fail;
+    *out = list.items;
+    *count = list.count;
+    return EMBER_OK;
+fail:
+    ember_free(list.items);
+    return status;
+}
+
+ember_status ember_csv_split_pair(const char *buf, size_t len, size_t begin, int64_t first_line,
+                                  int parts_a, int parts_b, ember_csv_dialect dialect,
+                                  ember_split **out_a, int *count_a, ember_split **out_b,
+                                  int *count_b, ember_error *err) {
+    if (out_b)
+        *out_b = NULL;
+    if (count_b)
+        *count_b = 0;
+    ember_status status = check_split_arguments(buf, len, begin, out_a, count_a, err);
+    if (status != EMBER_OK)
+        return status;
+    if (!out_b || !count_b)
+        return ember_error_set(err, EMBER_ERROR_INVALID_ARGUMENT, "csv split: no output given");
+    if (parts_a <= 0 || parts_b <= 0)
+        return ember_error_set(err, EMBER_ERROR_INVALID_ARGUMENT,
+                               "csv split: parts must be positive, got %d and %d", parts_a,
+                               parts_b);
+    size_t span = len - begin;
+    size_t na = (size_t)parts_a < span ? (size_t)parts_a : span;
+    size_t nb = (size_t)parts_b < span ? (size_t)parts_b : span;
+    size_t *targets = ember_malloc((na + nb + 2) * sizeof *targets);
+    ember_split *fine = NULL;
+    int fine_count = 0;
+    if (!targets)
+        return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY,
+                               "csv split: out of memory for %zu targets", na + nb);
+    size_t *a = targets, *b = targets + na + 1;
+    size_t ca = even_targets(begin, len, parts_a, a), cb = even_targets(begin, len, parts_b, b);
+    /* Both lists are ascending; their union, sorted, drives one pass. */
+    size_t *merged = ember_malloc((ca + cb + 1) * sizeof *merged);
+    if (!merged) {
+        ember_free(targets);
+        return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY,
+                               "csv split: out of memory for %zu targets", ca + cb);
+    }
+    memcpy(merged, a, ca * sizeof *merged);
+    memcpy(merged + ca, b, cb * sizeof *merged);
+    qsort(merged, ca + cb, sizeof *merged, compare_offsets);
+    cut_targets list = {merged, ca + cb, begin, span, 1};
+    status = split_ranges(buf, len, begin, first_line, &list, dialect, &fine, &fine_count, err);
+    if (status == EMBER_OK)
+        status = coarsen(fine, fine_count, len, a, ca, out_a, count_a, err);
+    if (status == EMBER_OK)
+        status = coarsen(fine, fine_count, len, b, cb, out_b, count_b, err);
+    if (status != EMBER_OK) {
+        ember_free(*out_a);
+        *out_a = NULL;
+        *count_a = 0;
+    }
+    ember_free(fine);
+    ember_free(merged);
+    ember_free(targets);
+    return status;
 }
 
 int ember_csv_locate_record(const char *buf, const ember_split *split, int64_t record,

@@ -47,6 +47,14 @@ ember_status ember_csv_split_at(const char *buf, size_t len, size_t begin, int64
                                 const size_t *targets, int target_count, ember_csv_dialect dialect,
                                 ember_split **out, int *count, ember_error *err);
 
+/* ember_csv_split for two part counts in one pass over the bytes: *out_a and *out_b (each owned
+ * by the caller) are what ember_csv_split would give for parts_a and parts_b. On failure both
+ * are NULL. */
+ember_status ember_csv_split_pair(const char *buf, size_t len, size_t begin, int64_t first_line,
+                                  int parts_a, int parts_b, ember_csv_dialect dialect,
+                                  ember_split **out_a, int *count_a, ember_split **out_b,
+                                  int *count_b, ember_error *err);
+
 /* Finds the record with 0-based index record (non-blank records counted from split->begin):
  * its byte offset and 1-based line number. For error messages; O(bytes scanned). Returns 0 on
  * success, -1 when the split holds fewer records. */

@@ -15,7 +15,7 @@ static size_t sign_length(const char *text, size_t len, bool *negative) {
     return len > 0 && (text[0] == '-' || text[0] == '+');
 }
 
-bool ember_parse_int64(const char *text, size_t len, int64_t *out) {
+bool ember_parse_int64_general(const char *text, size_t len, int64_t *out) {
     bool negative;
     size_t i = sign_length(text, len, &negative);
     if (i == len)
@@ -74,7 +74,7 @@ static bool slow_path(const char *text, size_t len, double *out) {
     return ok;
 }
 
-bool ember_parse_float64(const char *text, size_t len, double *out) {
+bool ember_parse_float64_general(const char *text, size_t len, double *out) {
     if (len == 0)
         return false;
     bool negative;
