@@ -10,6 +10,7 @@
 
 #include "common/alloc.h"
 #include "data/column_build.h"
+#include "data/dictionary.h"
 #include "data/table.h"
 #include "exec/scan.h"
 #include "ops/groupby_device.h"
@@ -184,17 +185,29 @@ static ember_status aggregate_partition(void *raw, const ember_task *task, ember
     ember_groupby_tuning tuning = ctx->tuning;
     if (!tuning.groups_hint)
         tuning.groups_hint = atomic_load(&ctx->groups_hint);
-    /* One cached string key whose groups are known: no hashing (ember_dense_groups). */
+    /* One string key: its groups are found on the host (kept by the cache, or found here in
+     * one pass, which costs less than hashing strings on the device), so the device skips
+     * hashing (ember_dense_groups). A key with too many distinct values is hashed as usual. */
     ember_dense_groups dense = {0};
+    ember_dictionary local = {0};
+    const ember_dictionary *dictionary = NULL;
     int c0 = plan->keys[0];
-    if (plan->key_count == 1 && task->dictionaries && task->dictionaries[c0].groups > 0 &&
-        !tuning.force_path && !tuning.hash_bits) {
-        const ember_dictionary *dictionary = &task->dictionaries[c0];
-        dense = (ember_dense_groups){
-            .groups = dictionary->groups,
-            .row_group = dictionary->row_group,
-            .representative = dictionary->representative,
-            .row_group_buffer = task->dictionary_buffers ? task->dictionary_buffers[c0] : NULL};
+    if (plan->key_count == 1 && !tuning.force_path && !tuning.hash_bits) {
+        if (task->dictionaries && task->dictionaries[c0].groups > 0)
+            dictionary = &task->dictionaries[c0];
+        else if (part->columns[c0].type == EMBER_TYPE_STRING &&
+                 ember_dictionary_build(&part->columns[c0],
+                                        part->rows / 4 < 65536 ? part->rows / 4 : 65536, &local))
+            dictionary = &local;
+    }
+    if (dictionary) {
+        dense = (ember_dense_groups){.groups = dictionary->groups,
+                                     .row_group = dictionary->row_group,
+                                     .representative = dictionary->representative,
+                                     .row_group_buffer =
+                                         dictionary == &local || !task->dictionary_buffers
+                                             ? NULL
+                                             : task->dictionary_buffers[c0]};
         tuning.dense = &dense;
     }
     ember_group_result result = {0};
@@ -208,6 +221,7 @@ static ember_status aggregate_partition(void *raw, const ember_task *task, ember
     if (status == EMBER_OK && result.groups > atomic_load(&ctx->groups_hint))
         atomic_store(&ctx->groups_hint, result.groups);
     ember_group_result_clear(&result, plan->agg_count);
+    ember_dictionary_clear(&local);
     ember_free(values);
     ember_free(inputs);
     return status;
