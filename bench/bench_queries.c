@@ -60,8 +60,7 @@ static void take_job_metrics(const ember_session *session, bench_result *out) {
     for (int i = 0; i < stages; i++) {
         const char *name = ember_job_stage_name(job, i);
         double seconds = ember_job_stage_seconds(job, i);
-        if (strcmp(name, "scan") == 0 || strcmp(name, "cache") == 0 ||
-            strcmp(name, "range") == 0) {
+        if (strcmp(name, "scan") == 0 || strcmp(name, "cache") == 0 || strcmp(name, "range") == 0) {
             bool cached = strcmp(name, "cache") == 0;
             *(cached ? &out->phases.cache : &out->phases.scan) += seconds;
             out->phases.scan_stages += !cached;
