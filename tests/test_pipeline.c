@@ -3326,6 +3326,16 @@ static void test_show(void **state) {
     assert_non_null(strstr(text, "value"));
     assert_null(strstr(text, "only showing"));
     free(text);
+    /* Like Spark, show(n) stops once the partitions before hold n rows: of 200 slices of a
+     * million values, far fewer than all are computed, and the rows shown are the first. */
+    text = show_text(range_of(0, 1000000, 200), 4);
+    assert_non_null(strstr(text, "|    0|\n|    1|\n|    2|\n|    3|\n"));
+    assert_non_null(strstr(text, "only showing top 4 rows\n"));
+    free(text);
+    const ember_job *job = ember_session_last_job(sess());
+    int64_t computed = ember_job_stage_metric(job, 0, EMBER_STAGE_ROWS);
+    if (computed <= 0 || computed >= 500000)
+        fail_msg("show(4) computed %" PRId64 " of 1000000 rows", computed);
     /* A string with a newline is shown on one line. */
     text = show_text(map_of(range_of(0, 1, 1), "'a\nb'"), 5);
     int lines = 0;

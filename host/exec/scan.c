@@ -192,6 +192,8 @@ static void scan_task(void *raw, int j, int thread) {
     ember_error err;
     ember_error_clear(&err);
     int first = pipeline->task_first[j];
+    if (scan->op->skip && scan->op->skip(scan->op->context, first))
+        return;
     /* A cached partition's buffers live on the device that cached it. */
     int w = frame->cache ? frame->cache[first].worker : ember_session_acquire_worker(session);
     if (frame->cache)

@@ -37,6 +37,9 @@ typedef struct ember_scan_op {
      * partitions (task indexes are below it); may be NULL. */
     ember_status (*start)(void *context, const ember_pipeline *pipeline, int partitions,
                           ember_error *err);
+    /* May be NULL. Asked before a task reads its partitions (first: its first source
+     * partition): true skips them, e.g. show() once the partitions before hold enough rows. */
+    bool (*skip)(void *context, int first);
     void *context;
     const char *name; /* the stage's name; NULL: "scan", "range" or "cache" by the source */
 } ember_scan_op;

@@ -291,7 +291,8 @@ typedef struct ember_table ember_table;
 EMBER_API ember_status ember_collect(ember_frame *frame, ember_table **out);
 
 /* Spark's show(n): prints the first max_rows rows (all when max_rows < 0) as a table to out,
- * then "only showing top N rows" when some were left out. (The whole frame is computed.) */
+ * then "only showing top N rows" when some were left out. As in Spark, partitions that the
+ * ones before them make unneeded (they already hold enough rows) are not computed. */
 EMBER_API ember_status ember_show(ember_frame *frame, int64_t max_rows, FILE *out);
 
 /* Writes the frame's rows to path as CSV (the format of ember_table_write_csv). The rows go to

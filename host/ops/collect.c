@@ -47,11 +47,11 @@ oom:
     return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
 }
 
-static ember_status collect_rows(ember_frame *frame, struct ember_job *job,
+static ember_status collect_rows(ember_frame *frame, struct ember_job *job, int64_t limit,
                                  struct ember_table **out) {
     ember_partition *parts = NULL;
     int count = 0;
-    ember_status status = ember_stage_partitions(frame, job, &parts, &count);
+    ember_status status = ember_stage_partitions_first(frame, job, limit, &parts, &count);
     if (status == EMBER_OK) {
         ember_error err;
         ember_error_clear(&err);
@@ -68,7 +68,7 @@ static ember_status collect_rows(ember_frame *frame, struct ember_job *job,
     return status;
 }
 
-ember_status ember_collect(ember_frame *frame, ember_table **out) {
+ember_status ember_collect_first(ember_frame *frame, int64_t limit, ember_table **out) {
     if (!frame || !out)
         return EMBER_ERROR_INVALID_ARGUMENT;
     *out = NULL;
@@ -80,9 +80,13 @@ ember_status ember_collect(ember_frame *frame, ember_table **out) {
     ember_status status =
         frame->kind == EMBER_FRAME_GROUP_BY && !frame->cache && !frame->cache_requested
             ? ember_groupby_run(frame, job, NULL, out)
-            : collect_rows(frame, job, out);
+            : collect_rows(frame, job, limit, out);
     ember_stage_release(frame);
     ember_job_finish(job);
     ember_session_set_last_job(session, job);
     return status;
+}
+
+ember_status ember_collect(ember_frame *frame, ember_table **out) {
+    return ember_collect_first(frame, -1, out);
 }

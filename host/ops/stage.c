@@ -2,6 +2,7 @@
  * want ready partitions (see stage.h). */
 #include "ops/stage.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -65,6 +66,11 @@ static ember_status apply_run(void *raw, const ember_task *task, ember_error *er
     return status;
 }
 
+static bool apply_skip(void *raw, int first) {
+    apply_context *ctx = raw;
+    return ctx->inner->skip && ctx->inner->skip(ctx->inner->context, first);
+}
+
 static void apply_reset(void *raw) {
     apply_context *ctx = raw;
     if (ctx->inner->reset)
@@ -82,6 +88,7 @@ ember_status ember_stage_run(ember_frame *frame, const bool *wanted, struct embe
     ember_scan_op wrapped = {.run = apply_run,
                              .reset = apply_reset,
                              .start = apply_start,
+                             .skip = apply_skip,
                              .context = &ctx,
                              .name = op->name};
     status = ember_scan_run(frame, wanted, job, &wrapped);
@@ -97,6 +104,8 @@ ember_status ember_stage_run(ember_frame *frame, const bool *wanted, struct embe
 typedef struct keep_context {
     ember_partition *parts;
     int count;
+    int64_t limit;     /* < 0: every partition; else enough rows, in order, to stop */
+    atomic_char *kept; /* [count]: partition i is in parts */
 } keep_context;
 
 static ember_status keep_start(void *raw, const ember_pipeline *pipeline, int partitions,
@@ -106,8 +115,24 @@ static ember_status keep_start(void *raw, const ember_pipeline *pipeline, int pa
     if (ctx->parts)
         return EMBER_OK;
     ctx->parts = ember_calloc((size_t)partitions + 1, sizeof *ctx->parts);
+    ctx->kept = ember_calloc((size_t)partitions + 1, sizeof *ctx->kept);
     ctx->count = partitions;
-    return ctx->parts ? EMBER_OK : ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
+    return ctx->parts && ctx->kept
+               ? EMBER_OK
+               : ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
+}
+
+/* With a limit: a partition is not needed once the partitions kept from the first on, with no
+ * gap, all before it, hold limit rows (one still running ends the prefix, so nothing needed
+ * is skipped). */
+static bool keep_skip(void *raw, int first) {
+    keep_context *ctx = raw;
+    if (ctx->limit < 0)
+        return false;
+    int64_t rows = 0;
+    for (int i = 0; i < first && atomic_load(&ctx->kept[i]); i++)
+        rows += ctx->parts[i].rows;
+    return rows >= ctx->limit;
 }
 
 /* Keeps the partition: takes its buffers when the task owns them, else copies it (a cached
@@ -119,6 +144,7 @@ static ember_status keep_run(void *raw, const ember_task *task, ember_error *err
         *slot = *task->owned;
         memset(task->owned, 0, sizeof *task->owned);
         slot->index = task->index;
+        atomic_store(&ctx->kept[task->index], 1);
         return EMBER_OK;
     }
     const ember_partition *part = task->partition;
@@ -137,13 +163,16 @@ static ember_status keep_run(void *raw, const ember_task *task, ember_error *err
             if (!ember_column_append_from(&slot->columns[c], src, r, &too_big))
                 return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
     }
+    atomic_store(&ctx->kept[task->index], 1);
     return EMBER_OK;
 }
 
 static void keep_reset(void *raw) {
     keep_context *ctx = raw;
-    for (int i = 0; ctx->parts && i < ctx->count; i++)
+    for (int i = 0; ctx->parts && i < ctx->count; i++) {
         ember_partition_clear(&ctx->parts[i]);
+        atomic_store(&ctx->kept[i], 0);
+    }
 }
 
 /* The partitions as a frame's cache (host columns; device buffers are made when used). */
@@ -166,8 +195,8 @@ static ember_status set_cache(ember_frame *frame, ember_partition *parts, int co
     return EMBER_OK;
 }
 
-ember_status ember_stage_partitions(ember_frame *frame, struct ember_job *job,
-                                    ember_partition **parts, int *count) {
+ember_status ember_stage_partitions_first(ember_frame *frame, struct ember_job *job, int64_t limit,
+                                          ember_partition **parts, int *count) {
     *parts = NULL;
     *count = 0;
     const ember_schema *schema = ember_frame_schema(frame);
@@ -176,18 +205,29 @@ ember_status ember_stage_partitions(ember_frame *frame, struct ember_job *job,
         return ember_session_fail(frame->session, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
     for (int c = 0; c < schema->count; c++)
         all[c] = true;
-    keep_context ctx = {0};
-    ember_scan_op op = {.run = keep_run, .reset = keep_reset, .start = keep_start, .context = &ctx};
+    keep_context ctx = {.limit = limit};
+    ember_scan_op op = {.run = keep_run,
+                        .reset = keep_reset,
+                        .start = keep_start,
+                        .skip = keep_skip,
+                        .context = &ctx};
     ember_status status = ember_stage_run(frame, all, job, &op, true);
     ember_free(all);
-    if (status != EMBER_OK) {
+    if (status != EMBER_OK)
         keep_reset(&ctx);
+    ember_free(ctx.kept);
+    if (status != EMBER_OK) {
         ember_free(ctx.parts);
         return status;
     }
     *parts = ctx.parts;
     *count = ctx.count;
     return EMBER_OK;
+}
+
+ember_status ember_stage_partitions(ember_frame *frame, struct ember_job *job,
+                                    ember_partition **parts, int *count) {
+    return ember_stage_partitions_first(frame, job, -1, parts, count);
 }
 
 /* Concatenates coalesced groups of parts into count partitions, in order. */

@@ -25,4 +25,13 @@ ember_status ember_stage_run(ember_frame *frame, const bool *wanted, struct embe
 ember_status ember_stage_partitions(ember_frame *frame, struct ember_job *job,
                                     ember_partition **parts, int *count);
 
+/* The same, but partitions that the ones before them make unneeded (they hold limit rows, in
+ * order) may be skipped and left empty: for show(). */
+ember_status ember_stage_partitions_first(ember_frame *frame, struct ember_job *job, int64_t limit,
+                                          ember_partition **parts, int *count);
+
+/* collect, but with limit >= 0 it may stop computing partitions once those before hold limit
+ * rows (the table then has at least limit rows, or all of them). For show(). */
+ember_status ember_collect_first(ember_frame *frame, int64_t limit, struct ember_table **out);
+
 #endif

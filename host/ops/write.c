@@ -18,7 +18,8 @@ ember_status ember_show(ember_frame *frame, int64_t max_rows, FILE *out) {
     if (!frame || !out)
         return EMBER_ERROR_INVALID_ARGUMENT;
     ember_table *table = NULL;
-    ember_status status = ember_collect(frame, &table);
+    /* One row more than shown, so the table says whether rows were left out. */
+    ember_status status = ember_collect_first(frame, max_rows < 0 ? -1 : max_rows + 1, &table);
     if (status != EMBER_OK)
         return status;
     status = ember_table_print(table, out, max_rows);
