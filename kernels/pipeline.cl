@@ -12,8 +12,8 @@
 #ifdef PIPELINE_PROJECT
 /* One work-item per 8 rows, so each writes whole bytes of the keep and validity bitmaps and no
  * atomics are needed. A row that is filtered out is not computed. */
-__kernel void pipeline_project(const ulong rows, __global uchar *keep_bits PIPELINE_OUT_PARAMS
-                                                     PIPELINE_PARAMS) {
+__kernel void pipeline_project(const ulong rows,
+                               __global uchar *keep_bits PIPELINE_OUT_PARAMS PIPELINE_PARAMS) {
     const ulong g = get_global_id(0);
     const ulong first = g * 8;
     if (first >= rows)
