@@ -2,11 +2,11 @@
  * pipeline_device.h), and the host evaluator that stands in for devices without fp64. */
 #include "ops/pipeline_device.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/text.h"
 #include "data/column_build.h"
 #include "device/buffer.h"
 #include "device/kernels.h"
@@ -49,42 +49,8 @@ typedef struct kernel_group {
  * Code generation.
  * ------------------------------------------------------------------------------------- */
 
-typedef struct text {
-    char *buf;
-    size_t length, capacity;
-    bool failed;
-} text;
-
-static void put(text *t, const char *format, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(text *t, const char *format, ...) {
-    while (!t->failed) {
-        va_list args;
-        va_start(args, format);
-        int n = vsnprintf(t->buf ? t->buf + t->length : NULL, t->buf ? t->capacity - t->length : 0,
-                          format, args);
-        va_end(args);
-        if (n < 0) {
-            t->failed = true;
-            return;
-        }
-        if (t->buf && (size_t)n < t->capacity - t->length) {
-            t->length += (size_t)n;
-            return;
-        }
-        size_t capacity = (t->capacity + (size_t)n + 1) * 2;
-        char *grown = ember_realloc(t->buf, capacity);
-        if (!grown) {
-            t->failed = true;
-            return;
-        }
-        t->buf = grown;
-        t->capacity = capacity;
-    }
-}
-
-static void put_bytes(text *t, const char *bytes, size_t len) {
-    put(t, "%.*s", (int)len, bytes);
+static void put_bytes(ember_text *t, const char *bytes, size_t len) {
+    ember_text_printf(t, "%.*s", (int)len, bytes);
 }
 
 static int generated_column(const ember_pipeline *pipeline) {
@@ -92,7 +58,7 @@ static int generated_column(const ember_pipeline *pipeline) {
 }
 
 /* One expression as function NAME, appended to t. */
-static ember_status put_expression(text *t, const ember_pipeline_program *program,
+static ember_status put_expression(ember_text *t, const ember_pipeline_program *program,
                                    const ember_expr *expr, const char *name, ember_error *err) {
     char *code = NULL;
     size_t len = 0;
@@ -106,25 +72,28 @@ static ember_status put_expression(text *t, const ember_pipeline_program *progra
 
 /* The kernel's source column parameters (or arguments): the union of what the expressions
  * read, with the names and types expr_codegen uses. */
-static void put_columns(text *t, const ember_pipeline_program *program, bool params) {
+static void put_columns(ember_text *t, const ember_pipeline_program *program, bool params) {
     const ember_schema *schema = program->pipeline->source_schema;
     int generated = generated_column(program->pipeline);
     for (int c = 0; c < schema->count; c++) {
         if (!program->used[c])
             continue;
         if (c == generated)
-            put(t, params ? " , const long ember_range_start" : " , ember_range_start");
+            ember_text_printf(t,
+                              params ? " , const long ember_range_start" : " , ember_range_start");
         else if (schema->types[c] == EMBER_TYPE_STRING)
-            put(t,
+            ember_text_printf(
+                t,
                 params ? " , __global const int *col%d_offsets, __global const uchar *col%d_bytes, "
                          "__global const uchar *col%d_validity"
                        : " , col%d_offsets, col%d_bytes, col%d_validity",
                 c, c, c);
         else if (params)
-            put(t, " , __global const %s *col%d_values, __global const uchar *col%d_validity",
+            ember_text_printf(
+                t, " , __global const %s *col%d_values, __global const uchar *col%d_validity",
                 schema->types[c] == EMBER_TYPE_FLOAT64 ? "double" : "long", c, c);
         else
-            put(t, " , col%d_values, col%d_validity", c, c);
+            ember_text_printf(t, " , col%d_values, col%d_validity", c, c);
     }
 }
 
@@ -132,53 +101,60 @@ static const char *c_type(ember_value_type type) {
     return type == EMBER_VALUE_FLOAT64 ? "double" : "long";
 }
 
-static void put_project(text *t, const ember_pipeline_program *program) {
-    put(t, "#define PIPELINE_OUTPUTS %d\n#define PIPELINE_OUT_PARAMS", program->output_count);
+static void put_project(ember_text *t, const ember_pipeline_program *program) {
+    ember_text_printf(t, "#define PIPELINE_OUTPUTS %d\n#define PIPELINE_OUT_PARAMS",
+                      program->output_count);
     for (int k = 0; k < program->output_count; k++)
-        put(t, " , __global %s *out%d_values, __global uchar *out%d_validity",
-            c_type(ember_expr_type(program->output_exprs[k])), k, k);
-    put(t, "\n#define PIPELINE_OUT_ARGS");
+        ember_text_printf(t, " , __global %s *out%d_values, __global uchar *out%d_validity",
+                          c_type(ember_expr_type(program->output_exprs[k])), k, k);
+    ember_text_printf(t, "\n#define PIPELINE_OUT_ARGS");
     for (int k = 0; k < program->output_count; k++)
-        put(t, " , out%d_values, out%d_validity", k, k);
-    put(t, "\nstatic inline void pipeline_store(const ulong row, const uint bit, uchar *valid "
+        ember_text_printf(t, " , out%d_values, out%d_validity", k, k);
+    ember_text_printf(
+        t, "\nstatic inline void pipeline_store(const ulong row, const uint bit, uchar *valid "
            "PIPELINE_OUT_PARAMS PIPELINE_PARAMS) {\n");
     for (int k = 0; k < program->output_count; k++)
-        put(t,
+        ember_text_printf(
+            t,
             "    { out%d_VALUE v; int n; out%d(row, &v, &n out%d_ARGS); out%d_values[row] = v; "
             "valid[%d] |= (uchar)((n ? 0u : 1u) << bit); }\n",
             k, k, k, k, k);
-    put(t, "}\nstatic inline void pipeline_store_validity(const ulong g, const uchar *valid "
+    ember_text_printf(
+        t, "}\nstatic inline void pipeline_store_validity(const ulong g, const uchar *valid "
            "PIPELINE_OUT_PARAMS) {\n");
     for (int k = 0; k < program->output_count; k++)
-        put(t, "    out%d_validity[g] = valid[%d];\n", k, k);
-    put(t, "}\n");
+        ember_text_printf(t, "    out%d_validity[g] = valid[%d];\n", k, k);
+    ember_text_printf(t, "}\n");
 }
 
 static bool agg_is_float(const ember_reduce_agg *agg) {
     return agg->op != EMBER_AGG_OP_COUNT && ember_expr_type(agg->input) == EMBER_VALUE_FLOAT64;
 }
 
-static void put_reduce(text *t, const ember_pipeline_program *program) {
+static void put_reduce(ember_text *t, const ember_pipeline_program *program) {
     int aggs = program->agg_count;
-    put(t, "#define PIPELINE_PARTIAL_WIDTH %d\ntypedef struct pipeline_state {\n    long unused;\n",
+    ember_text_printf(
+        t, "#define PIPELINE_PARTIAL_WIDTH %d\ntypedef struct pipeline_state {\n    long unused;\n",
         1 + 3 * aggs);
     for (int a = 0; a < aggs; a++) {
-        put(t, "    long c%d, a%d, b%d;\n", a, a, a);
+        ember_text_printf(t, "    long c%d, a%d, b%d;\n", a, a, a);
         if (agg_is_float(&program->aggs[a]))
-            put(t, "    double f%d;\n", a);
+            ember_text_printf(t, "    double f%d;\n", a);
     }
-    put(t, "} pipeline_state;\nstatic inline void pipeline_init(pipeline_state *s) {\n"
-           "    s->unused = 0;\n");
+    ember_text_printf(t,
+                      "} pipeline_state;\nstatic inline void pipeline_init(pipeline_state *s) {\n"
+                      "    s->unused = 0;\n");
     for (int a = 0; a < aggs; a++) {
-        put(t, "    s->c%d = 0; s->a%d = 0; s->b%d = 0;\n", a, a, a);
+        ember_text_printf(t, "    s->c%d = 0; s->a%d = 0; s->b%d = 0;\n", a, a, a);
         if (agg_is_float(&program->aggs[a]))
-            put(t, "    s->f%d = 0.0;\n", a);
+            ember_text_printf(t, "    s->f%d = 0.0;\n", a);
     }
-    put(t, "}\nstatic inline void pipeline_update(pipeline_state *s, const ulong row "
-           "PIPELINE_PARAMS) {\n");
+    ember_text_printf(t, "}\nstatic inline void pipeline_update(pipeline_state *s, const ulong row "
+                         "PIPELINE_PARAMS) {\n");
     for (int a = 0; a < aggs; a++) {
         const ember_reduce_agg *agg = &program->aggs[a];
-        put(t,
+        ember_text_printf(
+            t,
             "    { agg%d_VALUE v; int n; agg%d(row, &v, &n agg%d_ARGS);\n      if (!n) {\n"
             "        s->c%d++;\n",
             a, a, a, a);
@@ -186,48 +162,52 @@ static void put_reduce(text *t, const ember_pipeline_program *program) {
         switch (agg->op) {
         case EMBER_AGG_OP_SUM:
             if (is_float)
-                put(t, "        s->f%d += v;\n", a);
+                ember_text_printf(t, "        s->f%d += v;\n", a);
             else /* 128 bits: lo in a, hi in b, so no sum of int64 can wrap */
-                put(t,
-                    "        const ulong lo = (ulong)s->a%d, sum = lo + (ulong)v;\n"
-                    "        s->b%d += (v < 0 ? -1L : 0L) + (sum < lo ? 1L : 0L);\n"
-                    "        s->a%d = (long)sum;\n",
-                    a, a, a);
+                ember_text_printf(t,
+                                  "        const ulong lo = (ulong)s->a%d, sum = lo + (ulong)v;\n"
+                                  "        s->b%d += (v < 0 ? -1L : 0L) + (sum < lo ? 1L : 0L);\n"
+                                  "        s->a%d = (long)sum;\n",
+                                  a, a, a);
             break;
         case EMBER_AGG_OP_MIN:
         case EMBER_AGG_OP_MAX: {
             const char *cmp = agg->op == EMBER_AGG_OP_MIN ? "<" : ">";
             if (is_float)
-                put(t,
+                ember_text_printf(
+                    t,
                     "        if (s->c%d == 1 || ember_expr_compare_f64(v, s->f%d) %s 0)\n"
                     "            s->f%d = v;\n",
                     a, a, cmp, a);
             else
-                put(t, "        if (s->c%d == 1 || v %s s->a%d)\n            s->a%d = v;\n", a, cmp,
+                ember_text_printf(
+                    t, "        if (s->c%d == 1 || v %s s->a%d)\n            s->a%d = v;\n", a, cmp,
                     a, a);
             break;
         }
         default:
             break;
         }
-        put(t, "      }\n    }\n");
+        ember_text_printf(t, "      }\n    }\n");
     }
-    put(t, "}\nstatic inline void pipeline_write(const pipeline_state *s, __global long *out) {\n");
+    ember_text_printf(
+        t, "}\nstatic inline void pipeline_write(const pipeline_state *s, __global long *out) {\n");
     for (int a = 0; a < aggs; a++) {
-        put(t, "    out[%d] = s->c%d; out[%d] = s->b%d;\n", 1 + 3 * a, a, 3 + 3 * a, a);
+        ember_text_printf(t, "    out[%d] = s->c%d; out[%d] = s->b%d;\n", 1 + 3 * a, a, 3 + 3 * a,
+                          a);
         if (agg_is_float(&program->aggs[a]))
-            put(t, "    out[%d] = as_long(s->f%d);\n", 2 + 3 * a, a);
+            ember_text_printf(t, "    out[%d] = as_long(s->f%d);\n", 2 + 3 * a, a);
         else
-            put(t, "    out[%d] = s->a%d;\n", 2 + 3 * a, a);
+            ember_text_printf(t, "    out[%d] = s->a%d;\n", 2 + 3 * a, a);
     }
-    put(t, "}\n");
+    ember_text_printf(t, "}\n");
 }
 
 static ember_status generate(ember_pipeline_program *program, ember_error *err) {
     const ember_pipeline *pipeline = program->pipeline;
-    text t = {0};
+    ember_text t = {0};
     ember_status status = EMBER_OK;
-    put(&t, "#define %s\n", program->reduce ? "PIPELINE_REDUCE" : "PIPELINE_PROJECT");
+    ember_text_printf(&t, "#define %s\n", program->reduce ? "PIPELINE_REDUCE" : "PIPELINE_PROJECT");
     char name[32];
     for (int i = 0; status == EMBER_OK && i < pipeline->predicate_count; i++) {
         snprintf(name, sizeof name, "pred%d", i);
@@ -245,17 +225,17 @@ static ember_status generate(ember_pipeline_program *program, ember_error *err) 
         ember_free(t.buf);
         return status;
     }
-    put(&t, "#define PIPELINE_PARAMS");
+    ember_text_printf(&t, "#define PIPELINE_PARAMS");
     put_columns(&t, program, true);
-    put(&t, "\n#define PIPELINE_ARGS");
+    ember_text_printf(&t, "\n#define PIPELINE_ARGS");
     put_columns(&t, program, false);
-    put(&t, "\nstatic inline int pipeline_keep(const ulong row PIPELINE_PARAMS) {\n");
+    ember_text_printf(&t, "\nstatic inline int pipeline_keep(const ulong row PIPELINE_PARAMS) {\n");
     for (int i = 0; i < pipeline->predicate_count; i++)
-        put(&t,
-            "    { pred%d_VALUE v; int n; pred%d(row, &v, &n pred%d_ARGS);\n"
-            "      if (n || !v)\n        return 0; }\n",
-            i, i, i);
-    put(&t, "    return 1;\n}\n");
+        ember_text_printf(&t,
+                          "    { pred%d_VALUE v; int n; pred%d(row, &v, &n pred%d_ARGS);\n"
+                          "      if (n || !v)\n        return 0; }\n",
+                          i, i, i);
+    ember_text_printf(&t, "    return 1;\n}\n");
     if (program->reduce)
         put_reduce(&t, program);
     else

@@ -224,6 +224,8 @@ ember_status ember_expr_compose(const ember_expr *expr, const ember_expr *const 
 
 /* --- Inside the module (expr_*.c) ---------------------------------------------------- */
 
+/* Frees a node and its subtree (a literal's string bytes too). NULL is a no-op. */
+void ember_expr_node_free(ember_expr_node *node);
 /* Function by name (ASCII case-insensitive, len bytes), or -1. */
 int ember_expr_function_find(const char *name, size_t len);
 const char *ember_expr_function_name(ember_expr_function function);

@@ -14,11 +14,10 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/text.h"
 
 typedef struct emitter {
-    char *buf;
-    size_t length, capacity;
-    bool failed; /* out of memory */
+    ember_text text;
     const char *name;
     const ember_expr *expr;
     uint32_t *literal_offsets; /* [string_literal_count]: offsets in NAME_literals */
@@ -29,30 +28,10 @@ typedef struct emitter {
 static void emit(emitter *e, const char *format, ...) __attribute__((format(printf, 2, 3)));
 
 static void emit(emitter *e, const char *format, ...) {
-    if (e->failed)
-        return;
-    for (;;) {
-        va_list args;
-        va_start(args, format);
-        int n = vsnprintf(e->buf + e->length, e->capacity - e->length, format, args);
-        va_end(args);
-        if (n < 0) {
-            e->failed = true;
-            return;
-        }
-        if ((size_t)n < e->capacity - e->length) {
-            e->length += (size_t)n;
-            return;
-        }
-        size_t capacity = (e->capacity + (size_t)n + 1) * 2;
-        char *grown = ember_realloc(e->buf, capacity);
-        if (!grown) {
-            e->failed = true;
-            return;
-        }
-        e->buf = grown;
-        e->capacity = capacity;
-    }
+    va_list args;
+    va_start(args, format);
+    ember_text_vprintf(&e->text, format, args);
+    va_end(args);
 }
 
 /* Shared by every expression of a program: the guard lets a template include several. */
@@ -291,7 +270,7 @@ static void emit_call(emitter *e, const ember_expr_node *node, int k) {
     int vars[EMBER_EXPR_MAX_DEPTH];
     int *args = count <= EMBER_EXPR_MAX_DEPTH ? vars : ember_malloc(sizeof *args * (size_t)count);
     if (!args) {
-        e->failed = true;
+        e->text.failed = true;
         return;
     }
     for (int i = 0; i < count; i++)
@@ -565,13 +544,13 @@ ember_status ember_expr_codegen_range(const ember_expr *expr, const char *name,
         emit(&e, "    *value = n%d ? (%s)0 : v%d;\n", root, c_type(type), root);
     emit(&e, "    *is_null = n%d;\n}\n", root);
     ember_free(e.literal_offsets);
-    if (e.failed) {
-        ember_free(e.buf);
+    if (e.text.failed) {
+        ember_free(e.text.buf);
         return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY,
                                "out of memory emitting expression code");
     }
-    *source = e.buf;
+    *source = e.text.buf;
     if (length)
-        *length = e.length;
+        *length = e.text.length;
     return EMBER_OK;
 }

@@ -6,17 +6,6 @@
 #include "common/alloc.h"
 #include "plan/expr.h"
 
-static void tree_free(ember_expr_node *node) {
-    if (!node)
-        return;
-    for (int i = 0; i < node->child_count; i++)
-        tree_free(node->children[i]);
-    ember_free(node->children);
-    if (node->kind == EMBER_EXPR_LITERAL)
-        ember_free((void *)node->literal.string);
-    ember_free(node);
-}
-
 typedef struct composer {
     const ember_expr *const *definitions;
     const int *map;
@@ -55,14 +44,14 @@ static ember_expr_node *copy_tree(composer *c, const ember_expr_node *node, bool
         copy->children = ember_calloc((size_t)node->child_count, sizeof *copy->children);
         if (!copy->children) {
             c->failed = true;
-            tree_free(copy);
+            ember_expr_node_free(copy);
             return NULL;
         }
         for (int i = 0; i < node->child_count; i++) {
             copy->children[i] = copy_tree(c, node->children[i], substitute);
             copy->child_count = i + 1;
             if (!copy->children[i]) {
-                tree_free(copy);
+                ember_expr_node_free(copy);
                 return NULL;
             }
         }

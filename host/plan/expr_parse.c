@@ -303,11 +303,11 @@ static char *unquote(parser *p, const token *tok, int32_t *length) {
  * Nodes.
  * ------------------------------------------------------------------------------------- */
 
-static void node_free(ember_expr_node *node) {
+void ember_expr_node_free(ember_expr_node *node) {
     if (!node)
         return;
     for (int i = 0; i < node->child_count; i++)
-        node_free(node->children[i]);
+        ember_expr_node_free(node->children[i]);
     ember_free(node->children);
     if (node->kind == EMBER_EXPR_LITERAL)
         ember_free((void *)node->literal.string);
@@ -343,7 +343,7 @@ static ember_expr_node *node_build(parser *p, ember_expr_kind kind, int which, s
             out_of_memory(p);
         ember_free(node);
         for (int i = 0; i < count; i++)
-            node_free(children[i]);
+            ember_expr_node_free(children[i]);
         return NULL;
     }
     if (count) /* a call without arguments has no array */
@@ -360,14 +360,14 @@ static ember_expr_node *node_build(parser *p, ember_expr_kind kind, int which, s
     if (node->depth > EMBER_EXPR_MAX_DEPTH) {
         fail(p, EMBER_ERROR_INVALID_ARGUMENT, offset,
              "expression nested too deeply (more than %d levels)", EMBER_EXPR_MAX_DEPTH);
-        node_free(node);
+        ember_expr_node_free(node);
         return NULL;
     }
     char problem[1024];
     ember_status status = ember_expr_check_node(node, spelling, problem, sizeof problem);
     if (status != EMBER_OK) {
         fail(p, status, offset, "%s", problem);
-        node_free(node);
+        ember_expr_node_free(node);
         return NULL;
     }
     return node;
@@ -467,14 +467,15 @@ static ember_expr_node *parse_string(parser *p) {
     char *bytes = unquote(p, &p->tok, &node->literal.string_length);
     if (!bytes) {
         out_of_memory(p);
-        node_free(node);
+        ember_expr_node_free(node);
         return NULL;
     }
     node->literal.string = bytes;
     node->string_literal_index = expr->string_literal_count;
     expr->string_literals[expr->string_literal_count++] = node;
     if (!advance(p)) {
-        node_free(node); /* the whole expression is freed; the table entry goes with it */
+        ember_expr_node_free(
+            node); /* the whole expression is freed; the table entry goes with it */
         expr->string_literal_count--;
         return NULL;
     }
@@ -497,7 +498,7 @@ static ember_expr_node *parse_int(parser *p, bool negative, size_t offset) {
     node->literal.int_value =
         negative ? (int64_t)(0 - p->tok.magnitude) : (int64_t)p->tok.magnitude;
     if (!advance(p)) {
-        node_free(node);
+        ember_expr_node_free(node);
         return NULL;
     }
     return node;
@@ -531,7 +532,7 @@ static ember_expr_node *parse_call(parser *p, const token *name) {
             if (!grown) {
                 if (arg)
                     out_of_memory(p);
-                node_free(arg);
+                ember_expr_node_free(arg);
                 ok = false;
                 break;
             }
@@ -561,7 +562,7 @@ static ember_expr_node *parse_call(parser *p, const token *name) {
                           ember_expr_function_name((ember_expr_function)function), args, count);
     } else {
         for (int i = 0; i < count; i++)
-            node_free(args[i]);
+            ember_expr_node_free(args[i]);
     }
     ember_free(args);
     return node;
@@ -627,7 +628,7 @@ static ember_expr_node *parse_primary(parser *p) {
             fail(p, EMBER_ERROR_INVALID_ARGUMENT, p->tok.start,
                  "expected ')' to close the '(' at position %ld, found %s",
                  char_position(p, tok.start), describe(p, &p->tok, buf, sizeof buf));
-            node_free(node);
+            ember_expr_node_free(node);
             return NULL;
         }
         break;
@@ -642,7 +643,7 @@ static ember_expr_node *parse_primary(parser *p) {
     }
     }
     if (node && !advance(p)) {
-        node_free(node);
+        ember_expr_node_free(node);
         return NULL;
     }
     return node;
@@ -663,7 +664,7 @@ static ember_expr_node *parse_unary(parser *p) {
         if (node) {
             node->literal.float_value = -p->tok.float_value;
             if (!advance(p)) {
-                node_free(node);
+                ember_expr_node_free(node);
                 node = NULL;
             }
         }
@@ -708,12 +709,12 @@ static ember_expr_node *parse_level(parser *p, ember_expr_node *(*operand)(parse
         for (char *s = spelling; *s; s++)
             *s = (char)tolower((unsigned char)*s);
         if (!advance(p)) {
-            node_free(left);
+            ember_expr_node_free(left);
             return NULL;
         }
         ember_expr_node *right = operand(p);
         if (!right) {
-            node_free(left);
+            ember_expr_node_free(left);
             return NULL;
         }
         ember_expr_node *pair[2] = {left, right};
@@ -769,7 +770,7 @@ static ember_expr_node *parse_or(parser *p) {
 void ember_expr_free(ember_expr *expr) {
     if (!expr)
         return;
-    node_free(expr->root);
+    ember_expr_node_free(expr->root);
     ember_free(expr->text);
     ember_free(expr->column_types);
     ember_free(expr->columns_used);
