@@ -260,8 +260,8 @@ int main(int argc, char **argv) {
         for (int t = 0; t < trials; t++) {
             ember_free(splits);
             double start = now(), cpu_start = cpu_now();
-            ember_csv_split(data, size, begin, 1 + lines, parts, dialect, &splits, &split_count,
-                            &err);
+            ember_csv_split(data, size, begin, 1 + lines, parts, dialect, NULL, &splits,
+                            &split_count, &err);
             seconds[t] = now() - start;
             cpu_seconds[t] = cpu_now() - cpu_start;
         }
@@ -270,7 +270,8 @@ int main(int argc, char **argv) {
         report(what, seconds, trials, bytes);
     }
     ember_free(splits);
-    ember_csv_split(data, size, begin, 1 + lines, parts, dialect, &splits, &split_count, &err);
+    ember_csv_split(data, size, begin, 1 + lines, parts, dialect, NULL, &splits, &split_count,
+                    &err);
 
     if (!only || !strcmp(only, "libcsv")) {
         for (int t = 0; t < trials; t++) {

@@ -390,6 +390,62 @@ static void test_options_and_thread_counts(void **state) {
     free(path);
 }
 
+/* A file big enough for the split to scan it in chunks (4 MiB or more each) on several threads
+ * gives the counts and the line numbers of one pass: quoted line breaks straddle the chunks'
+ * guessed starts, and a bad last row is reported at its line, counted across every chunk. */
+static void test_chunked_split_of_a_large_file(void **state) {
+    (void)state;
+    need_session();
+    const int rows = 500000;
+    for (int crlf = 0; crlf < 2; crlf++) {
+        char *path = write_generated("large.csv", rows, crlf, 99 + crlf);
+        FILE *f = fopen(path, "ab");
+        assert_non_null(f);
+        fputs(crlf ? "1,2,3,4\r\n" : "1,2,3,4\n", f);
+        fclose(f);
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+        assert_true(st.st_size > 12 * (1 << 20));
+        /* The bad row's line: one more than the line breaks before it. */
+        f = fopen(path, "rb");
+        assert_non_null(f);
+        int64_t breaks = 0;
+        for (int c, previous = 0; (c = fgetc(f)) != EOF; previous = c)
+            breaks += c == '\r' || (c == '\n' && previous != '\r');
+        fclose(f);
+        char expected_line[64];
+        snprintf(expected_line, sizeof expected_line, ":%lld: malformed row", (long long)breaks);
+        for (int threads = 1; threads <= 3; threads++) {
+            ember_session_options *so = ember_session_options_create();
+            ember_session_options_set_threads(so, threads);
+            ember_session *s = NULL;
+            assert_int_equal(ember_session_open(&s, so), EMBER_OK);
+            ember_csv_options *options = ember_csv_options_create();
+            ember_csv_options_set_partitions(options, 7);
+            ember_frame *frame = NULL;
+            int64_t counted = -1;
+            assert_int_equal(ember_read_csv(s, path, options, &frame), EMBER_OK);
+            assert_int_equal(ember_count(frame, &counted), EMBER_OK);
+            assert_int_equal(counted, rows + 1);
+            assert_int_equal(
+                ember_job_metric_get(ember_session_last_job(s), EMBER_JOB_ROWS_MALFORMED), 1);
+            ember_frame_free(frame);
+            ember_csv_options_set_mode(options, EMBER_CSV_FAILFAST);
+            assert_int_equal(ember_read_csv(s, path, options, &frame), EMBER_OK);
+            assert_int_equal(ember_count(frame, &counted), EMBER_ERROR_CSV);
+            if (!strstr(ember_session_error(s), expected_line))
+                fail_msg("threads %d: '%s' lacks '%s'", threads, ember_session_error(s),
+                         expected_line);
+            ember_frame_free(frame);
+            ember_csv_options_free(options);
+            ember_session_close(s);
+            ember_session_options_free(so);
+        }
+        unlink(path);
+        free(path);
+    }
+}
+
 static void test_device_choice_errors(void **state) {
     (void)state;
     need_session();
@@ -458,6 +514,7 @@ int main(void) {
         cmocka_unit_test(test_widening_during_action),
         cmocka_unit_test(test_cache_serves_later_actions),
         cmocka_unit_test(test_options_and_thread_counts),
+        cmocka_unit_test(test_chunked_split_of_a_large_file),
         cmocka_unit_test(test_device_choice_errors),
         cmocka_unit_test(test_allocation_failures),
     };

@@ -11,6 +11,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "exec/thread_pool.h"
 #include "io/csv_split.h"
 
 /* libcsv.c defines ROW_NOT_BEGUN as 0; its header exposes pstate but not the name. */
@@ -476,8 +477,8 @@ static void check_parts(const csv_input *in, const record_list *oracle, int part
     int count = -1;
     ember_error err;
     ember_error_clear(&err);
-    ember_status status =
-        ember_csv_split(in->data, in->len, in->begin, 1, parts, in->dialect, &splits, &count, &err);
+    ember_status status = ember_csv_split(in->data, in->len, in->begin, 1, parts, in->dialect, NULL,
+                                          &splits, &count, &err);
     if (status != EMBER_OK)
         fail_msg("%s parts %d: %s", in->name, parts, err.message);
     assert_true(count <= parts);
@@ -574,7 +575,8 @@ static void test_parts_on_generated_file(void **state) {
     }
     ember_split *splits = NULL;
     int count = 0;
-    assert_int_equal(ember_csv_split(data, len, 0, 1, 7, comma, &splits, &count, NULL), EMBER_OK);
+    assert_int_equal(ember_csv_split(data, len, 0, 1, 7, comma, NULL, &splits, &count, NULL),
+                     EMBER_OK);
     const ember_split *last = &splits[count - 1];
     size_t offset = 0;
     int64_t line = 0;
@@ -666,12 +668,12 @@ static void test_split_pair(void **state) {
             int na = 0, nb = 0, nra = 0, nrb = 0;
             ember_error err;
             ember_error_clear(&err);
-            assert_int_equal(
-                ember_csv_split_pair(data, len, begin, 3, pa, pb, comma, &a, &na, &b, &nb, &err),
-                EMBER_OK);
-            assert_int_equal(ember_csv_split(data, len, begin, 3, pa, comma, &ra, &nra, &err),
+            assert_int_equal(ember_csv_split_pair(data, len, begin, 3, pa, pb, comma, NULL, &a, &na,
+                                                  &b, &nb, &err),
                              EMBER_OK);
-            assert_int_equal(ember_csv_split(data, len, begin, 3, pb, comma, &rb, &nrb, &err),
+            assert_int_equal(ember_csv_split(data, len, begin, 3, pa, comma, NULL, &ra, &nra, &err),
+                             EMBER_OK);
+            assert_int_equal(ember_csv_split(data, len, begin, 3, pb, comma, NULL, &rb, &nrb, &err),
                              EMBER_OK);
             assert_splits_equal(a, na, ra, nra);
             assert_splits_equal(b, nb, rb, nrb);
@@ -687,16 +689,17 @@ static void test_split_pair(void **state) {
     int na = -1, nb = -1;
     ember_error err;
     ember_error_clear(&err);
-    assert_int_equal(ember_csv_split_pair("abc", 3, 3, 1, 2, 64, comma, &a, &na, &b, &nb, &err),
-                     EMBER_OK);
+    assert_int_equal(
+        ember_csv_split_pair("abc", 3, 3, 1, 2, 64, comma, NULL, &a, &na, &b, &nb, &err), EMBER_OK);
     assert_int_equal(na, 0);
     assert_int_equal(nb, 0);
-    assert_int_equal(ember_csv_split_pair("abc", 3, 0, 1, 0, 64, comma, &a, &na, &b, &nb, &err),
-                     EMBER_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(
+        ember_csv_split_pair("abc", 3, 0, 1, 0, 64, comma, NULL, &a, &na, &b, &nb, &err),
+        EMBER_ERROR_INVALID_ARGUMENT);
     for (long n = 1; n < 8; n++) {
         ember_alloc_fail_after(n);
         ember_status status =
-            ember_csv_split_pair("a\nb\nc\n", 6, 0, 1, 3, 2, comma, &a, &na, &b, &nb, &err);
+            ember_csv_split_pair("a\nb\nc\n", 6, 0, 1, 3, 2, comma, NULL, &a, &na, &b, &nb, &err);
         ember_alloc_fail_after(0);
         if (status == EMBER_OK) {
             ember_free(a);
@@ -707,6 +710,131 @@ static void test_split_pair(void **state) {
             assert_null(b);
         }
     }
+}
+
+/* Runs the chunks one by one, last first: the result must not depend on the order. */
+static void run_backwards(void *runner, int count, void (*task)(void *, int, int), void *context) {
+    (void)runner;
+    for (int i = count - 1; i >= 0; i--)
+        task(context, i, 0);
+}
+
+static void run_on_pool(void *pool, int count, void (*task)(void *, int, int), void *context) {
+    ember_thread_pool_run(pool, count, task, context);
+}
+
+/* The chunked split of data equals the one-pass split for every part count and chunk count. */
+static void check_parallel(const char *data, size_t len, size_t begin, ember_csv_dialect dialect,
+                           const ember_csv_parallel *runner) {
+    static const int parts_list[] = {1, 2, 3, 7, 64, 1000};
+    static const int chunk_list[] = {2, 3, 4, 7, 33, 1000};
+    for (size_t i = 0; i < sizeof parts_list / sizeof parts_list[0]; i++) {
+        ember_split *want = NULL, *got = NULL;
+        int nwant = 0, ngot = 0;
+        assert_int_equal(
+            ember_csv_split(data, len, begin, 5, parts_list[i], dialect, NULL, &want, &nwant, NULL),
+            EMBER_OK);
+        for (size_t j = 0; j < sizeof chunk_list / sizeof chunk_list[0]; j++) {
+            ember_csv_parallel parallel = *runner;
+            parallel.chunks = chunk_list[j];
+            assert_int_equal(ember_csv_split(data, len, begin, 5, parts_list[i], dialect, &parallel,
+                                             &got, &ngot, NULL),
+                             EMBER_OK);
+            assert_splits_equal(got, ngot, want, nwant);
+            ember_free(got);
+            ember_split *a = NULL, *b = NULL, *ra = NULL, *rb = NULL;
+            int na = 0, nb = 0, nra = 0, nrb = 0;
+            assert_int_equal(ember_csv_split_pair(data, len, begin, 5, parts_list[i], 64, dialect,
+                                                  &parallel, &a, &na, &b, &nb, NULL),
+                             EMBER_OK);
+            assert_int_equal(ember_csv_split_pair(data, len, begin, 5, parts_list[i], 64, dialect,
+                                                  NULL, &ra, &nra, &rb, &nrb, NULL),
+                             EMBER_OK);
+            assert_splits_equal(a, na, ra, nra);
+            assert_splits_equal(b, nb, rb, nrb);
+            ember_free(a);
+            ember_free(b);
+            ember_free(ra);
+            ember_free(rb);
+        }
+        ember_free(want);
+    }
+}
+
+/* A quoted field holding many line breaks: every chunk's guessed start is inside it, so every
+ * chunk after the first is scanned again. */
+static char *generate_long_quoted(size_t *len) {
+    char *buf = NULL;
+    size_t used = 0, capacity = 0;
+    append(&buf, &used, &capacity, "a,\"");
+    for (int i = 0; i < 3000; i++)
+        append(&buf, &used, &capacity, i % 7 ? "x\n" : "y\r\n,\"\"z\n");
+    append(&buf, &used, &capacity, "\"\n1,2\n\n3,\"4\n\"\r\n5,6");
+    *len = used;
+    return buf;
+}
+
+static void test_parallel_split(void **state) {
+    (void)state;
+    ember_thread_pool *pool = ember_thread_pool_create(3);
+    assert_non_null(pool);
+    const ember_csv_parallel runners[] = {{run_backwards, NULL, 0}, {run_on_pool, pool, 0}};
+    for (size_t r = 0; r < sizeof runners / sizeof runners[0]; r++) {
+        size_t len = 0;
+        char *data = generate_rows(&len);
+        check_parallel(data, len, 0, comma, &runners[r]);
+        check_parallel(data, len, 17, comma, &runners[r]);
+        free(data);
+        data = generate_plain_rows(9, 800, &len);
+        check_parallel(data, len, 3, comma, &runners[r]);
+        free(data);
+        data = generate_long_quoted(&len);
+        check_parallel(data, len, 0, comma, &runners[r]);
+        free(data);
+        check_parallel("no line break at all", 20, 0, comma, &runners[r]);
+        check_parallel("\n\n\r\n\r\r\n\n", 8, 0, comma, &runners[r]);
+    }
+    /* Short random buffers over the bytes that matter, in odd dialects too. */
+    static const ember_csv_dialect dialects[] = {{',', '"'}, {';', '\''}, {'\n', '"'}, {',', '\r'}};
+    uint64_t seed = 0xC0FFEEull;
+    char data[200];
+    for (int n = 0; n < 400; n++) {
+        const ember_csv_dialect d = dialects[n % (sizeof dialects / sizeof dialects[0])];
+        const char alphabet[] = {'a', 'b', (char)d.delimiter, (char)d.quote, '\r', '\n', '"', 'c'};
+        size_t len = next_random(&seed) % sizeof data;
+        for (size_t i = 0; i < len; i++)
+            data[i] = alphabet[next_random(&seed) % sizeof alphabet];
+        check_parallel(data, len, len ? next_random(&seed) % len : 0, d, &runners[n % 2]);
+    }
+    /* Out of memory anywhere: an error, nothing leaked, or the right answer. */
+    size_t len = 0;
+    char *text = generate_rows(&len);
+    ember_split *want = NULL;
+    int nwant = 0;
+    assert_int_equal(ember_csv_split(text, len, 0, 1, 50, comma, NULL, &want, &nwant, NULL),
+                     EMBER_OK);
+    ember_csv_parallel parallel = {run_backwards, NULL, 5};
+    for (long n = 1; n < 40; n++) {
+        ember_split *got = NULL;
+        int ngot = 0;
+        ember_error err;
+        ember_error_clear(&err);
+        ember_alloc_fail_after(n);
+        ember_status status =
+            ember_csv_split(text, len, 0, 1, 50, comma, &parallel, &got, &ngot, &err);
+        ember_alloc_fail_after(0);
+        if (status == EMBER_OK) {
+            assert_splits_equal(got, ngot, want, nwant);
+        } else {
+            assert_int_equal(status, EMBER_ERROR_OUT_OF_MEMORY);
+            assert_non_null(strstr(err.message, "out of memory"));
+            assert_null(got);
+        }
+        ember_free(got);
+    }
+    ember_free(want);
+    free(text);
+    ember_thread_pool_free(pool);
 }
 
 static void test_locate_and_record_end(void **state) {
@@ -790,7 +918,7 @@ static void test_invalid_arguments(void **state) {
     ember_error err;
     for (int parts = 0; parts >= -3; parts -= 3) {
         ember_error_clear(&err);
-        assert_int_equal(ember_csv_split(text, 4, 0, 1, parts, comma, &splits, &count, &err),
+        assert_int_equal(ember_csv_split(text, 4, 0, 1, parts, comma, NULL, &splits, &count, &err),
                          EMBER_ERROR_INVALID_ARGUMENT);
         assert_int_equal(err.status, EMBER_ERROR_INVALID_ARGUMENT);
         assert_true(strstr(err.message, "parts") != NULL);
@@ -798,7 +926,7 @@ static void test_invalid_arguments(void **state) {
         assert_int_equal(count, 0);
     }
     ember_error_clear(&err);
-    assert_int_equal(ember_csv_split(text, 4, 5, 1, 2, comma, &splits, &count, &err),
+    assert_int_equal(ember_csv_split(text, 4, 5, 1, 2, comma, NULL, &splits, &count, &err),
                      EMBER_ERROR_INVALID_ARGUMENT);
     const size_t descending[] = {3, 1};
     ember_error_clear(&err);
@@ -810,7 +938,8 @@ static void test_invalid_arguments(void **state) {
     assert_null(splits);
 
     /* An empty range gives no ranges and no error. */
-    assert_int_equal(ember_csv_split(text, 4, 4, 1, 3, comma, &splits, &count, &err), EMBER_OK);
+    assert_int_equal(ember_csv_split(text, 4, 4, 1, 3, comma, NULL, &splits, &count, &err),
+                     EMBER_OK);
     assert_int_equal(count, 0);
     ember_free(splits);
 }
@@ -827,7 +956,8 @@ static void test_out_of_memory(void **state) {
     for (long fail_at = 1; fail_at <= 2; fail_at++) {
         ember_error_clear(&err);
         ember_alloc_fail_after(fail_at);
-        ember_status status = ember_csv_split(data, len, 0, 1, 1000, comma, &splits, &count, &err);
+        ember_status status =
+            ember_csv_split(data, len, 0, 1, 1000, comma, NULL, &splits, &count, &err);
         ember_alloc_fail_after(0);
         assert_int_equal(status, EMBER_ERROR_OUT_OF_MEMORY);
         assert_int_equal(err.status, EMBER_ERROR_OUT_OF_MEMORY);
@@ -835,7 +965,7 @@ static void test_out_of_memory(void **state) {
         assert_null(splits);
         assert_int_equal(count, 0);
     }
-    assert_int_equal(ember_csv_split(data, len, 0, 1, 1000, comma, &splits, &count, &err),
+    assert_int_equal(ember_csv_split(data, len, 0, 1, 1000, comma, NULL, &splits, &count, &err),
                      EMBER_OK);
     assert_true(count > 16);
     ember_free(splits);
@@ -1042,6 +1172,7 @@ int main(void) {
         cmocka_unit_test(test_parts_on_generated_file),
         cmocka_unit_test(test_parts_on_plain_rows),
         cmocka_unit_test(test_split_pair),
+        cmocka_unit_test(test_parallel_split),
         cmocka_unit_test(test_locate_and_record_end),
         cmocka_unit_test(test_record_end_cases),
         cmocka_unit_test(test_bom_length),

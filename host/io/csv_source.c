@@ -162,8 +162,41 @@ done:
     return status;
 }
 
-/* Opens and maps the file, with an error naming it. */
-static ember_status map_file(ember_csv_source *source, ember_error *err) {
+/* The split scans in chunks of at least this many bytes: below it, handing work to threads
+ * costs more than the scan. */
+#define PARALLEL_SPLIT_BYTES (4u << 20)
+
+/* How many chunks to scan bytes in at once: one per thread, within PARALLEL_SPLIT_BYTES. */
+static int chunk_count(const ember_csv_parallel *parallel, size_t bytes) {
+    if (!parallel || !parallel->run || parallel->chunks <= 1)
+        return 1;
+    size_t most = bytes / PARALLEL_SPLIT_BYTES;
+    return most < (size_t)parallel->chunks ? (most ? (int)most : 1) : parallel->chunks;
+}
+
+typedef struct populate_job {
+    char *base;
+    size_t size, slice;
+} populate_job;
+
+/* Fills the page tables of one slice of the mapping. A kernel without MADV_POPULATE_READ
+ * (before Linux 5.14) refuses it, and the pages then fault in as they are read. */
+static void populate_slice(void *context, int index, int worker) {
+    (void)worker;
+    populate_job *job = context;
+    size_t begin = (size_t)index * job->slice;
+    size_t end = begin + job->slice < job->size ? begin + job->slice : job->size;
+#ifdef MADV_POPULATE_READ
+    if (begin < end)
+        madvise(job->base + begin, end - begin, MADV_POPULATE_READ);
+#endif
+}
+
+/* Opens and maps the file, with an error naming it. The page tables are filled now, as the
+ * splitter reads every byte right away: by the kernel in one go (MAP_POPULATE: 0.074 -> 0.069 s
+ * of opening a 375 MB file, against page faults), or, given threads, a slice per thread. */
+static ember_status map_file(ember_csv_source *source, const ember_csv_parallel *parallel,
+                             ember_error *err) {
     int fd = open(source->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return ember_error_set(err, EMBER_ERROR_IO, "cannot open '%s': %s", source->path,
@@ -180,16 +213,21 @@ static ember_status map_file(ember_csv_source *source, ember_error *err) {
         status = ember_error_set(err, EMBER_ERROR_IO, "'%s' is not a regular file", source->path);
     } else if (st.st_size > 0) {
         source->size = (size_t)st.st_size;
-        /* Populated now: the splitter reads every byte right away anyway, and the kernel fills
-         * the page tables in one go faster than page faults would (0.074 -> 0.069 s of opening
-         * a 375 MB file from the page cache). */
-        void *map = mmap(NULL, source->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        int slices = chunk_count(parallel, source->size);
+        int flags = MAP_PRIVATE | (slices > 1 ? 0 : MAP_POPULATE);
+        void *map = mmap(NULL, source->size, PROT_READ, flags, fd, 0);
         if (map == MAP_FAILED) {
             status = ember_error_set(err, EMBER_ERROR_IO, "cannot read '%s': %s", source->path,
                                      strerror(errno));
             source->size = 0;
         } else {
             madvise(map, source->size, MADV_SEQUENTIAL | MADV_WILLNEED);
+            if (slices > 1) {
+                size_t page = (size_t)sysconf(_SC_PAGESIZE);
+                size_t slice = (source->size / (size_t)slices + page - 1) / page * page;
+                populate_job job = {map, source->size, slice};
+                parallel->run(parallel->runner, slices, populate_slice, &job);
+            }
             source->data = map;
         }
     }
@@ -208,8 +246,8 @@ static int partition_count(const ember_csv_options *options, size_t bytes, int c
 }
 
 ember_status ember_csv_source_open(const char *path, const ember_csv_options *options,
-                                   int default_partitions, ember_csv_source **out,
-                                   ember_error *err) {
+                                   int default_partitions, const ember_csv_parallel *parallel,
+                                   ember_csv_source **out, ember_error *err) {
     *out = NULL;
     ember_csv_source *source = ember_calloc(1, sizeof *source);
     record_fields first = {0};
@@ -225,7 +263,7 @@ ember_status ember_csv_source_open(const char *path, const ember_csv_options *op
         .schema_inferred = options->schema == NULL,
         .path = source->path,
     };
-    ember_status status = map_file(source, err);
+    ember_status status = map_file(source, parallel, err);
     if (status != EMBER_OK)
         goto fail;
 
@@ -255,17 +293,21 @@ ember_status ember_csv_source_open(const char *path, const ember_csv_options *op
         goto fail;
 
     int parts = partition_count(options, source->size - begin, default_partitions);
+    ember_csv_parallel chunked = {0};
+    if (parallel)
+        chunked = *parallel;
+    chunked.chunks = chunk_count(parallel, source->size - begin);
     if (options->schema) {
         status =
             ember_csv_split(source->data, source->size, begin, line, parts, source->config.dialect,
-                            &source->splits, &source->split_count, err);
+                            &chunked, &source->splits, &source->split_count, err);
     } else {
         /* The partitions and the inference windows in one pass over the bytes. */
         ember_split *windows = NULL;
         int window_count = 0;
-        status = ember_csv_split_pair(source->data, source->size, begin, line, parts,
-                                      SAMPLE_WINDOWS, source->config.dialect, &source->splits,
-                                      &source->split_count, &windows, &window_count, err);
+        status = ember_csv_split_pair(
+            source->data, source->size, begin, line, parts, SAMPLE_WINDOWS, source->config.dialect,
+            &chunked, &source->splits, &source->split_count, &windows, &window_count, err);
         if (status == EMBER_OK)
             status = infer_types(source, windows, window_count, err);
         ember_free(windows);

@@ -18,11 +18,12 @@ typedef struct ember_csv_source {
     int split_count;
 } ember_csv_source;
 
-/* Opens path. default_partitions is the session's core count (the minimum default). Errors
+/* Opens path. default_partitions is the session's core count (the minimum default); parallel
+ * (may be NULL) runs the split's chunks, one per thread. Errors
  * name the file: missing, a directory, unreadable, a bad schema. */
 ember_status ember_csv_source_open(const char *path, const ember_csv_options *options,
-                                   int default_partitions, ember_csv_source **out,
-                                   ember_error *err);
+                                   int default_partitions, const ember_csv_parallel *parallel,
+                                   ember_csv_source **out, ember_error *err);
 void ember_csv_source_free(ember_csv_source *source);
 
 /* Bytes per partition the default partition count aims at. */

@@ -236,40 +236,229 @@ static ember_status split_list_push(split_list *list, ember_split split, ember_e
     return EMBER_OK;
 }
 
-static ember_status split_ranges(const char *buf, size_t len, size_t begin, int64_t first_line,
-                                 const cut_targets *targets, ember_csv_dialect dialect,
-                                 ember_split **out, int *count, ember_error *err) {
-    split_list list = {0};
-    ember_status status = EMBER_OK;
-    row_scanner s;
-    scanner_init(&s, buf, begin, len, dialect);
-    ember_split current = {begin, len, first_line, 0};
+/* A record start a scan stopped at, with the line breaks and records before it counted from
+ * where that scan began. */
+typedef struct stop {
+    size_t pos;
+    int64_t lines, records;
+} stop;
 
-    size_t k = 0;
-    size_t target = 0;
-    while (k < targets->count && (target = target_at(targets, k)) <= begin)
-        k++;
-    /* Once no target lies before len the rest needs no scanning: the last range's line and
-     * record are known at its start. */
-    while (k < targets->count && target < len && scan_to(&s, target)) {
-        if (s.pos >= len)
-            break;
-        current.end = s.pos;
-        if ((status = split_list_push(&list, current, err)) != EMBER_OK)
-            goto fail;
-        current = (ember_split){s.pos, len, first_line + s.lines, s.records};
-        while (k < targets->count && (target = target_at(targets, k)) <= s.pos)
+typedef struct stop_list {
+    stop *items;
+    size_t count, capacity;
+} stop_list;
+
+static bool stop_list_push(stop_list *list, stop item) {
+    if (list->count == list->capacity) {
+        size_t capacity = list->capacity ? list->capacity * 2 : 16;
+        stop *items = ember_realloc(list->items, capacity * sizeof *items);
+        if (!items)
+            return false;
+        list->items = items;
+        list->capacity = capacity;
+    }
+    list->items[list->count++] = item;
+    return true;
+}
+
+static stop stop_here(const row_scanner *s) {
+    return (stop){s->pos, s->lines, s->records};
+}
+
+/* What the scan of one chunk found. A chunk other than the first starts at a guess, the first
+ * byte after a line break (start): its scan is right from its first stop on if the scan before
+ * it stops there too, since at a record start libcsv's state is the position alone. */
+typedef struct chunk_scan {
+    size_t start, bound; /* bound: the next chunk's start (len for the last chunk) */
+    bool has_first;
+    stop first;      /* the first stop after start */
+    stop_list cuts;  /* a stop for each target after first.pos up to last.pos */
+    bool ended;      /* the buffer ended before a stop past bound */
+    stop last;       /* the first stop past bound */
+    bool out_of_mem; /* cuts is incomplete */
+} chunk_scan;
+
+/* The index of the first target after pos. */
+static size_t first_target_after(const cut_targets *targets, size_t pos) {
+    size_t lo = 0, hi = targets->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (target_at(targets, mid) <= pos)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* From s at a record start: a cut for each target after it, as split_ranges places them, up to
+ * the first stop past bound, which is last (and a cut too if a target lies before it). */
+static void walk_chunk(row_scanner *s, const cut_targets *targets, chunk_scan *out) {
+    const size_t len = s->len, bound = out->bound;
+    size_t k = first_target_after(targets, s->pos);
+    size_t target;
+    while (k < targets->count && (target = target_at(targets, k)) <= bound && target < len) {
+        if (!scan_to(s, target) || s->pos >= len) {
+            out->ended = true;
+            return;
+        }
+        if (!stop_list_push(&out->cuts, stop_here(s))) {
+            out->out_of_mem = true;
+            return;
+        }
+        while (k < targets->count && target_at(targets, k) <= s->pos)
             k++;
     }
-    if (current.begin < len && (status = split_list_push(&list, current, err)) != EMBER_OK)
-        goto fail;
+    /* A stop already past bound is the first one: scan_to stops at the first at or after its
+     * target, and the targets before were at most bound. */
+    if (bound >= len || (s->pos <= bound && (!scan_to(s, bound + 1) || s->pos >= len))) {
+        out->ended = true;
+        return;
+    }
+    out->last = stop_here(s);
+    if (k < targets->count && target_at(targets, k) <= s->pos &&
+        !stop_list_push(&out->cuts, out->last))
+        out->out_of_mem = true;
+}
+
+typedef struct parallel_scan {
+    const char *buf;
+    size_t len, begin;
+    ember_csv_dialect dialect;
+    const cut_targets *targets;
+    chunk_scan *chunks;
+} parallel_scan;
+
+static void scan_chunk_task(void *context, int index, int worker) {
+    (void)worker;
+    parallel_scan *p = context;
+    chunk_scan *chunk = &p->chunks[index];
+    row_scanner s;
+    scanner_init(&s, p->buf, chunk->start, p->len, p->dialect);
+    if (index > 0) {
+        if (!scan_to(&s, chunk->start + 1) || s.pos >= p->len)
+            return; /* no stop after the guess: the scan before this one reaches the end */
+        chunk->has_first = true;
+        chunk->first = stop_here(&s);
+    }
+    walk_chunk(&s, p->targets, chunk);
+}
+
+/* The first byte after a line break at or after at (len if none): a guessed record start. */
+static size_t line_start_from(const char *buf, size_t len, size_t at) {
+    if (buf[at - 1] == LF || (buf[at - 1] == CR && buf[at] != LF))
+        return at;
+    while (at < len && buf[at] != CR && buf[at] != LF)
+        at++;
+    return at < len ? at + scan_line_break_length((const unsigned char *)buf, at, len) : len;
+}
+
+/* Chains the chunks' scans: each is taken from its first stop on when the true scan (the one
+ * before, already chained) stops there too; else its bytes are scanned again from the true
+ * scan's stop. Appends the cuts, counted from begin, to cuts. */
+static bool chain_chunks(const parallel_scan *p, int count, stop_list *cuts) {
+    stop at = {p->begin, 0, 0};
+    for (int k = 0; k < count; k++) {
+        chunk_scan *chunk = &p->chunks[k];
+        chunk_scan again = {.start = at.pos, .bound = chunk->bound};
+        stop offset = {0, 0, 0};
+        if (k > 0 && chunk->has_first && chunk->first.pos == at.pos) {
+            offset.lines = at.lines - chunk->first.lines;
+            offset.records = at.records - chunk->first.records;
+        } else if (k > 0) {
+            row_scanner s;
+            scanner_init(&s, p->buf, at.pos, p->len, p->dialect);
+            s.lines = at.lines;
+            s.records = at.records;
+            walk_chunk(&s, p->targets, &again);
+            chunk = &again;
+        }
+        bool ok = !chunk->out_of_mem;
+        for (size_t i = 0; ok && i < chunk->cuts.count; i++) {
+            stop cut = chunk->cuts.items[i];
+            ok = stop_list_push(
+                cuts, (stop){cut.pos, cut.lines + offset.lines, cut.records + offset.records});
+        }
+        bool ended = chunk->ended;
+        at = (stop){chunk->last.pos, chunk->last.lines + offset.lines,
+                    chunk->last.records + offset.records};
+        ember_free(again.cuts.items);
+        if (!ok)
+            return false;
+        if (ended)
+            break;
+    }
+    return true;
+}
+
+/* split_ranges's cuts from chunks scanned at once (see chunk_scan), or false when out of
+ * memory. */
+static bool parallel_cuts(const char *buf, size_t len, size_t begin, const cut_targets *targets,
+                          ember_csv_dialect dialect, const ember_csv_parallel *parallel,
+                          stop_list *cuts) {
+    size_t span = len - begin;
+    int count = (size_t)parallel->chunks < span ? parallel->chunks : (int)span;
+    chunk_scan *chunks = ember_calloc((size_t)count, sizeof *chunks);
+    if (!chunks)
+        return false;
+    for (int k = 0; k < count; k++) {
+        size_t at = begin + span / (size_t)count * (size_t)k +
+                    span % (size_t)count * (size_t)k / (size_t)count;
+        chunks[k].start = k == 0 ? begin : line_start_from(buf, len, at);
+    }
+    for (int k = 0; k < count; k++)
+        chunks[k].bound = k + 1 < count ? chunks[k + 1].start : len;
+    parallel_scan p = {buf, len, begin, dialect, targets, chunks};
+    parallel->run(parallel->runner, count, scan_chunk_task, &p);
+    bool ok = chain_chunks(&p, count, cuts);
+    for (int k = 0; k < count; k++)
+        ember_free(chunks[k].cuts.items);
+    ember_free(chunks);
+    return ok;
+}
+
+static ember_status split_ranges(const char *buf, size_t len, size_t begin, int64_t first_line,
+                                 const cut_targets *targets, ember_csv_dialect dialect,
+                                 const ember_csv_parallel *parallel, ember_split **out, int *count,
+                                 ember_error *err) {
+    stop_list cuts = {0};
+    bool ok;
+    if (parallel && parallel->run && parallel->chunks > 1 && len - begin > 1) {
+        ok = parallel_cuts(buf, len, begin, targets, dialect, parallel, &cuts);
+    } else {
+        chunk_scan whole = {.start = begin, .bound = len};
+        row_scanner s;
+        scanner_init(&s, buf, begin, len, dialect);
+        walk_chunk(&s, targets, &whole);
+        cuts = whole.cuts;
+        ok = !whole.out_of_mem;
+    }
+    split_list list = {0};
+    ember_status status = EMBER_OK;
+    if (!ok) {
+        status = ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY,
+                                 "csv split: out of memory for %zu cuts", cuts.count);
+        goto done;
+    }
+    ember_split current = {begin, len, first_line, 0};
+    for (size_t i = 0; i < cuts.count; i++) {
+        current.end = cuts.items[i].pos;
+        if ((status = split_list_push(&list, current, err)) != EMBER_OK)
+            goto done;
+        current = (ember_split){cuts.items[i].pos, len, first_line + cuts.items[i].lines,
+                                cuts.items[i].records};
+    }
+    if (current.begin < len)
+        status = split_list_push(&list, current, err);
+done:
+    ember_free(cuts.items);
+    if (status != EMBER_OK) {
+        ember_free(list.items);
+        return status;
+    }
     *out = list.items;
     *count = list.count;
     return EMBER_OK;
-
-fail:
-    ember_free(list.items);
-    return status;
 }
 
 /* Checks what both entry points share and clears the outputs. */
@@ -290,7 +479,8 @@ static ember_status check_split_arguments(const char *buf, size_t len, size_t be
 }
 
 ember_status ember_csv_split(const char *buf, size_t len, size_t begin, int64_t first_line,
-                             int parts, ember_csv_dialect dialect, ember_split **out, int *count,
+                             int parts, ember_csv_dialect dialect,
+                             const ember_csv_parallel *parallel, ember_split **out, int *count,
                              ember_error *err) {
     ember_status status = check_split_arguments(buf, len, begin, out, count, err);
     if (status != EMBER_OK)
@@ -305,7 +495,7 @@ ember_status ember_csv_split(const char *buf, size_t len, size_t begin, int64_t 
     if (effective_parts == 0)
         effective_parts = 1;
     cut_targets targets = {NULL, effective_parts - 1, begin, span, effective_parts};
-    return split_ranges(buf, len, begin, first_line, &targets, dialect, out, count, err);
+    return split_ranges(buf, len, begin, first_line, &targets, dialect, parallel, out, count, err);
 }
 
 ember_status ember_csv_split_at(const char *buf, size_t len, size_t begin, int64_t first_line,
@@ -323,7 +513,7 @@ ember_status ember_csv_split_at(const char *buf, size_t len, size_t begin, int64
                                    "csv split: target %d (%zu) is below the one before (%zu)", k,
                                    targets[k], targets[k - 1]);
     cut_targets list = {targets, (size_t)target_count, begin, len - begin, 1};
-    return split_ranges(buf, len, begin, first_line, &list, dialect, out, count, err);
+    return split_ranges(buf, len, begin, first_line, &list, dialect, NULL, out, count, err);
 }
 
 /* The targets ember_csv_split uses for parts parts of [begin, len): appended to list. */
@@ -384,8 +574,9 @@ fail:
 
 ember_status ember_csv_split_pair(const char *buf, size_t len, size_t begin, int64_t first_line,
                                   int parts_a, int parts_b, ember_csv_dialect dialect,
-                                  ember_split **out_a, int *count_a, ember_split **out_b,
-                                  int *count_b, ember_error *err) {
+                                  const ember_csv_parallel *parallel, ember_split **out_a,
+                                  int *count_a, ember_split **out_b, int *count_b,
+                                  ember_error *err) {
     if (out_b)
         *out_b = NULL;
     if (count_b)
@@ -421,7 +612,8 @@ ember_status ember_csv_split_pair(const char *buf, size_t len, size_t begin, int
     memcpy(merged + ca, b, cb * sizeof *merged);
     qsort(merged, ca + cb, sizeof *merged, compare_offsets);
     cut_targets list = {merged, ca + cb, begin, span, 1};
-    status = split_ranges(buf, len, begin, first_line, &list, dialect, &fine, &fine_count, err);
+    status = split_ranges(buf, len, begin, first_line, &list, dialect, parallel, &fine, &fine_count,
+                          err);
     if (status == EMBER_OK)
         status = coarsen(fine, fine_count, len, a, ca, out_a, count_a, err);
     if (status == EMBER_OK)

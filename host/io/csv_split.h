@@ -24,6 +24,19 @@ typedef struct ember_split {
     int64_t first_record;
 } ember_split;
 
+/* How a split may scan chunks of the buffer at once: run calls task(context, i, worker) for
+ * every i in [0, count), on any threads in any order, and returns when all have returned (as
+ * ember_thread_pool_run does, with runner its pool). chunks is how many chunks to scan; a NULL
+ * parallel or chunks <= 1 scans in one pass. The result is the same either way: a chunk is
+ * scanned from a guessed record start and kept only where the scan before it agrees (else its
+ * bytes are scanned again), so quoted line breaks cost time, never correctness. */
+typedef struct ember_csv_parallel {
+    void (*run)(void *runner, int count, void (*task)(void *context, int index, int worker),
+                void *context);
+    void *runner;
+    int chunks;
+} ember_csv_parallel;
+
 /* Length of a UTF-8 byte order mark at buf (3 or 0). */
 size_t ember_csv_bom_length(const char *buf, size_t len);
 
@@ -38,7 +51,8 @@ size_t ember_csv_record_end(const char *buf, size_t len, size_t begin, ember_csv
  * empty range). first_line is the line number at begin. *out is owned by the caller
  * (ember_free). */
 ember_status ember_csv_split(const char *buf, size_t len, size_t begin, int64_t first_line,
-                             int parts, ember_csv_dialect dialect, ember_split **out, int *count,
+                             int parts, ember_csv_dialect dialect,
+                             const ember_csv_parallel *parallel, ember_split **out, int *count,
                              ember_error *err);
 
 /* The same with explicit target offsets (ascending): each cut is placed at the first record
@@ -52,8 +66,9 @@ ember_status ember_csv_split_at(const char *buf, size_t len, size_t begin, int64
  * are NULL. */
 ember_status ember_csv_split_pair(const char *buf, size_t len, size_t begin, int64_t first_line,
                                   int parts_a, int parts_b, ember_csv_dialect dialect,
-                                  ember_split **out_a, int *count_a, ember_split **out_b,
-                                  int *count_b, ember_error *err);
+                                  const ember_csv_parallel *parallel, ember_split **out_a,
+                                  int *count_a, ember_split **out_b, int *count_b,
+                                  ember_error *err);
 
 /* Finds the record with 0-based index record (non-blank records counted from split->begin):
  * its byte offset and 1-based line number. For error messages; O(bytes scanned). Returns 0 on

@@ -7,6 +7,12 @@
 #include "plan/groupby_plan.h"
 #include "session/session_internal.h"
 
+/* The split's chunks run on the session's threads. */
+static void run_on_pool(void *pool, int count, void (*task)(void *context, int index, int worker),
+                        void *context) {
+    ember_thread_pool_run(pool, count, task, context);
+}
+
 ember_status ember_read_csv(ember_session *session, const char *path,
                             const ember_csv_options *options, ember_frame **out) {
     if (!session || !out)
@@ -29,8 +35,9 @@ ember_status ember_read_csv(ember_session *session, const char *path,
     frame->kind = EMBER_FRAME_CSV;
     ember_error err;
     ember_error_clear(&err);
+    ember_csv_parallel parallel = {run_on_pool, session->pool, session->threads};
     ember_status status =
-        ember_csv_source_open(path, options, session->threads, &frame->source, &err);
+        ember_csv_source_open(path, options, session->threads, &parallel, &frame->source, &err);
     ember_csv_options_free(defaults);
     if (status != EMBER_OK) {
         ember_free(frame);
