@@ -19,6 +19,10 @@ int ember_text_replace(char **slot, const char *text);
  * for zero-copy buffers on CPU devices. Free with ember_free_aligned. */
 void *ember_malloc_aligned(size_t size);
 void ember_free_aligned(void *ptr);
+/* Frees the big aligned blocks kept for reuse (see alloc.c); a closing session calls it. */
+void ember_alloc_release(void);
+/* Bytes of the blocks kept for reuse now. */
+size_t ember_alloc_cached_bytes(void);
 /* The size ember_malloc_aligned really reserves for a request of size bytes. */
 size_t ember_aligned_size(size_t size);
 

@@ -115,6 +115,7 @@ void ember_session_close(ember_session *session) {
     ember_free(session->worker_load);
     ember_workers_close(session->workers, session->worker_count);
     ember_free(session);
+    ember_alloc_release();
 }
 
 size_t ember_session_device_count(const ember_session *session) {
