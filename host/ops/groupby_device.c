@@ -326,24 +326,41 @@ static ember_status set_key_args(groupby_call *call, int k) {
     return set_args(call, k, 0, args, KEY_ARG_COUNT);
 }
 
-/* The capacity that holds rows groups under the fill limit (3/4, less the claims a work-group
- * may not have pushed yet), so an insert into it never fails. */
-static int64_t sure_capacity(int64_t rows) {
-    return clamp64(next_pow2((rows + FILL_BATCH) * 4 / 3 + 1), SLOTS_MIN, SLOTS_MAX);
+/* A table of at least slots slots: a power of two for groupby_insert (it masks the hash), a
+ * multiple of 64 for groupby_insert_exact (it scales the hash), so that table stays close to
+ * the size asked for. */
+static int64_t table_size(const groupby_call *call, int64_t slots) {
+    if (!call->exact)
+        return next_pow2(slots);
+    return clamp64((slots + 63) / 64 * 64, SLOTS_MIN, SLOTS_MAX);
 }
 
-static int64_t first_capacity(int64_t rows, const ember_groupby_tuning *tuning) {
+/* The slots wanted for groups groups: twice as many (half full), or for the exact table 5/3
+ * as many (60% full): its probes compare hashes only, so a longer run costs little, and its
+ * slots are twice as big. */
+static int64_t slots_for(const groupby_call *call, int64_t groups) {
+    return table_size(call, call->exact ? groups * 5 / 3 + 1 : 2 * groups);
+}
+
+/* The capacity that holds rows groups under the fill limit (3/4, less the claims a work-group
+ * may not have pushed yet), so an insert into it never fails. */
+static int64_t sure_capacity(const groupby_call *call, int64_t rows) {
+    return clamp64(table_size(call, (rows + FILL_BATCH) * 4 / 3 + 1), SLOTS_MIN, SLOTS_MAX);
+}
+
+static int64_t first_capacity(const groupby_call *call, int64_t rows,
+                              const ember_groupby_tuning *tuning) {
     if (tuning && tuning->initial_slots > 0)
-        return next_pow2(tuning->initial_slots);
+        return table_size(call, tuning->initial_slots);
     int64_t guess =
-        tuning && tuning->groups_hint > 0 ? next_pow2(2 * tuning->groups_hint) : FIRST_SLOTS_MAX;
-    return clamp64(guess, SLOTS_MIN, sure_capacity(rows));
+        tuning && tuning->groups_hint > 0 ? slots_for(call, tuning->groups_hint) : FIRST_SLOTS_MAX;
+    return clamp64(guess, SLOTS_MIN, sure_capacity(call, rows));
 }
 
 /* One insert attempt into a fresh table of call->capacity slots; *full says it must grow. */
 static ember_status insert_once(groupby_call *call, cl_uint hash_bits,
                                 cl_uint state_words[STATE_WORDS], bool *full) {
-    cl_uint mask = (cl_uint)(call->capacity - 1);
+    cl_uint mask = (cl_uint)(call->capacity - 1), capacity = (cl_uint)call->capacity;
     /* The fill limit keeps linear probing short: past 3/4 full it is cheaper to regrow. */
     cl_uint limit = (cl_uint)(call->capacity - call->capacity / 4);
     int k = call->exact ? K_INSERT_EXACT : K_INSERT;
@@ -359,7 +376,7 @@ static ember_status insert_once(groupby_call *call, cl_uint hash_bits,
     kernel_arg args[] = {ARG(call->rows), ARG(chunk),          ARG(hash_bits),   ARG(call->slots),
                          ARG(mask),       ARG(call->row_slot), ARG(call->state), ARG(limit)};
     kernel_arg exact_args[] = {ARG(call->rows), ARG(chunk),          ARG(call->slots),
-                               ARG(mask),       ARG(call->row_slot), ARG(call->state),
+                               ARG(capacity),   ARG(call->row_slot), ARG(call->state),
                                ARG(limit),      ARG(count_rows)};
     if (status == EMBER_OK)
         status = set_key_args(call, k);
@@ -381,7 +398,7 @@ static ember_status insert_once(groupby_call *call, cl_uint hash_bits,
  * failure straight to that size. */
 static ember_status build_table(groupby_call *call, const ember_groupby_tuning *tuning) {
     cl_uint hash_bits = tuning && tuning->hash_bits > 0 ? (cl_uint)tuning->hash_bits : 0;
-    call->capacity = first_capacity(call->rows, tuning);
+    call->capacity = first_capacity(call, call->rows, tuning);
     for (int failures = 0;; failures++) {
         cl_uint state[STATE_WORDS];
         bool full = false;
@@ -399,7 +416,7 @@ static ember_status build_table(groupby_call *call, const ember_groupby_tuning *
         call->slots = NULL;
         int64_t done = state[STATE_ROWS_DONE] ? state[STATE_ROWS_DONE] : 1;
         int64_t estimate = (int64_t)state[STATE_FILL] * call->rows / done;
-        int64_t grown = next_pow2(2 * estimate), sure = sure_capacity(call->rows);
+        int64_t grown = slots_for(call, estimate), sure = sure_capacity(call, call->rows);
         if (grown < call->capacity * 4)
             grown = call->capacity * 4;
         if (grown > sure || failures >= 1)
