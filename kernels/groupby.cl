@@ -28,9 +28,6 @@
  * that all-distinct inputs do not serialize on one global atomic. */
 #define FILL_BATCH 32u
 
-/* Rows whose first slots groupby_insert_exact reads before it claims any. */
-#define PROBE_BATCH 8u
-
 #define NULL_TAG  0x6a09e667f3bcc909UL
 #define HASH_SEED 0x243f6a8885a308d3UL
 
@@ -273,63 +270,48 @@ __kernel void groupby_insert_exact(KEY_PARAMS, const uint rows, const uint chunk
     barrier(CLK_LOCAL_MEM_FENCE);
     uint begin, end, step, my_done = 0;
     row_range(rows, chunk, &begin, &end, &step);
-    for (uint first = begin; first < end; first += PROBE_BATCH * step) {
+    for (uint row = begin; row < end; row += step) {
         if (state[STATE_FULL])
             break;
-        /* The batch's first slots are read before any is claimed: the reads miss the cache
-         * independently, in parallel, where one row at a time each would wait for the last
-         * row's atomics. A read owner is final unless 0 (then the CAS decides). */
-        ulong hashes[PROBE_BATCH];
-        uint owners[PROBE_BATCH], ambiguous = 0;
-        uint batch = min((uint)PROBE_BATCH, (end - first + step - 1) / step);
-        for (uint i = 0; i < batch; i++) {
-            uint row = first + i * step;
-            ulong part = key_part_hash(key_info, values0, valid0, bytes0, row);
-            if ((key_info & KEY_HAS_VALIDITY) && part == NULL_TAG)
-                ambiguous |= 1u << i;
-            hashes[i] = mix64(HASH_SEED ^ part);
-            owners[i] = slots[4 * mul_hi((uint)hashes[i], capacity)];
-        }
-        for (uint i = 0; i < batch; i++) {
-            uint row = first + i * step;
-            uint lo = (uint)hashes[i], hi = (uint)(hashes[i] >> 32);
-            uint slot = mul_hi(lo, capacity), o = owners[i];
-            bool placed = false;
-            for (uint probe = 0; probe < capacity; probe++) {
-                volatile __global uint *s = &slots[4 * slot];
-                if (probe > 0)
-                    o = s[0];
+        ulong part = key_part_hash(key_info, values0, valid0, bytes0, row);
+        bool ambiguous = (key_info & KEY_HAS_VALIDITY) && part == NULL_TAG;
+        ulong h = mix64(HASH_SEED ^ part);
+        uint lo = (uint)h, hi = (uint)(h >> 32);
+        uint slot = mul_hi(lo, capacity);
+        bool placed = false;
+        for (uint probe = 0; probe < capacity; probe++) {
+            volatile __global uint *s = &slots[4 * slot];
+            uint o = s[0];
+            if (o == 0) {
+                o = atomic_cmpxchg(&s[0], 0u, row + 1);
                 if (o == 0) {
-                    o = atomic_cmpxchg(&s[0], 0u, row + 1);
-                    if (o == 0) {
-                        if (lo)
-                            atomic_xchg(&s[2], lo);
-                        if (hi)
-                            atomic_xchg(&s[3], hi);
-                        placed = true;
-                        count_claim(&claimed, state, fill_limit);
-                        break;
-                    }
-                }
-                uint other_lo = s[2], other_hi = s[3];
-                if ((other_lo == 0 || other_lo == lo) && (other_hi == 0 || other_hi == hi) &&
-                    ((other_lo != 0 && other_hi != 0 && !((ambiguous >> i) & 1)) ||
-                     rows_equal(KEY_ARGS, o - 1, row))) {
+                    if (lo)
+                        atomic_xchg(&s[2], lo);
+                    if (hi)
+                        atomic_xchg(&s[3], hi);
                     placed = true;
+                    count_claim(&claimed, state, fill_limit);
                     break;
                 }
-                slot = slot + 1 < capacity ? slot + 1 : 0;
             }
-            if (!placed) {
-                atomic_xchg(&state[STATE_FULL], 1u);
+            uint other_lo = s[2], other_hi = s[3];
+            if ((other_lo == 0 || other_lo == lo) && (other_hi == 0 || other_hi == hi) &&
+                ((other_lo != 0 && other_hi != 0 && !ambiguous) ||
+                 rows_equal(KEY_ARGS, o - 1, row))) {
+                placed = true;
                 break;
             }
-            if (count_rows)
-                atomic_inc(&slots[4 * slot + 1]);
-            else
-                row_slot[row] = slot;
-            my_done++;
+            slot = slot + 1 < capacity ? slot + 1 : 0;
         }
+        if (!placed) {
+            atomic_xchg(&state[STATE_FULL], 1u);
+            break;
+        }
+        if (count_rows)
+            atomic_inc(&slots[4 * slot + 1]);
+        else
+            row_slot[row] = slot;
+        my_done++;
     }
     finish_insert(&claimed, &done, my_done, state);
 }

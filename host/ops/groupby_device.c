@@ -895,16 +895,19 @@ static ember_status keys_prepare(groupby_call *call, const ember_device_column *
 
 /* The table's kind. A single int64, float64 or bool key is found by its full hash alone
  * (hash_bits, the collision test, makes hashes lossy, so it keeps the key comparisons). Row
- * counts are taken in the table itself when nothing else is aggregated and no aggregation path
- * is forced: the per-row group ids, their remap and the aggregate pass are then skipped, and no
- * 64-bit atomics are needed (a slot's 32-bit count holds a batch's rows). */
+ * counts are taken in the table itself when nothing else is aggregated, no aggregation path
+ * is forced, and the groups are expected to be too many for the work-group-local table (few
+ * groups would have every row's atomic increment fight over a few hot slots): the per-row
+ * group ids, their remap and the aggregate pass are then skipped, and no 64-bit atomics are
+ * needed (a slot's 32-bit count holds a batch's rows). */
 static void table_choose(groupby_call *call, const ember_device_column *const *keys, int key_count,
                          const ember_agg_input *aggs, int agg_count,
                          const ember_groupby_tuning *tuning) {
     int hash_bits = tuning ? tuning->hash_bits : 0;
     call->exact = key_count == 1 && keys[0]->host->type != EMBER_TYPE_STRING &&
                   (hash_bits <= 0 || hash_bits >= 64);
-    call->table_counts = call->exact && (!tuning || tuning->force_path == 0);
+    call->table_counts =
+        call->exact && tuning && tuning->force_path == 0 && tuning->groups_hint > LOCAL_SLOTS_MAX;
     for (int a = 0; a < agg_count; a++) {
         const ember_agg_input *agg = &aggs[a];
         bool counts_rows =
