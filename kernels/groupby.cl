@@ -166,6 +166,26 @@ __kernel void groupby_fill(__global ulong *words, const uint count, const uint c
         words[i] = value;
 }
 
+/* A claim of a work-group counted towards STATE_FILL in batches (see FILL_BATCH); the table is
+ * marked full when the fill passes fill_limit. */
+void count_claim(volatile __local uint *claimed, volatile __global uint *state,
+                 const uint fill_limit) {
+    if (atomic_inc(claimed) % FILL_BATCH == FILL_BATCH - 1 &&
+        atomic_add(&state[STATE_FILL], FILL_BATCH) + FILL_BATCH > fill_limit)
+        atomic_xchg(&state[STATE_FULL], 1u);
+}
+
+/* The end of an insert pass: the claims not yet pushed, so that STATE_FILL ends exact. */
+void finish_insert(volatile __local uint *claimed, volatile __local uint *done, uint my_done,
+                   volatile __global uint *state) {
+    atomic_add(done, my_done);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (get_local_id(0) == 0) {
+        atomic_add(&state[STATE_FILL], *claimed % FILL_BATCH);
+        atomic_add(&state[STATE_ROWS_DONE], *done);
+    }
+}
+
 /* Pass 1: each row finds its key's slot by linear probing. A slot is two words: the owner
  * (0 empty, else row + 1) and a 32-bit tag from the hash's high bits (0: not written yet).
  * An empty slot is claimed by compare-and-swap of the owner from 0 to row + 1; a claimed slot
@@ -204,9 +224,7 @@ __kernel void groupby_insert(KEY_PARAMS, const uint rows, const uint chunk, cons
                 if (o == 0) {
                     atomic_xchg(&slots[2 * slot + 1], tag);
                     placed = true;
-                    if (atomic_inc(&claimed) % FILL_BATCH == FILL_BATCH - 1 &&
-                        atomic_add(&state[STATE_FILL], FILL_BATCH) + FILL_BATCH > fill_limit)
-                        atomic_xchg(&state[STATE_FULL], 1u);
+                    count_claim(&claimed, state, fill_limit);
                     break;
                 }
             }
@@ -224,20 +242,89 @@ __kernel void groupby_insert(KEY_PARAMS, const uint rows, const uint chunk, cons
         row_slot[row] = slot;
         my_done++;
     }
-    atomic_add(&done, my_done);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    /* The claims not yet pushed, so that STATE_FILL ends exact. */
-    if (get_local_id(0) == 0) {
-        atomic_add(&state[STATE_FILL], claimed % FILL_BATCH);
-        atomic_add(&state[STATE_ROWS_DONE], done);
-    }
+    finish_insert(&claimed, &done, my_done, state);
 }
 
-/* Pass 2: dense group ids. Each work-item owns per_item consecutive slots; a work-group
- * reserves a range of ids with one global atomic. The owner word of an occupied slot is
- * replaced by its group id (each slot is touched by one work-item only). */
+/* Pass 1 for a single int64, float64 or bool key (no hash_bits): the row hash is then a
+ * bijection of the key's canonical value (mix64 is one), so equal hashes mean equal keys and
+ * a row of a known group never reads another row's key: that read, a cache miss into the key
+ * column, was most of the insert's time. A slot is four words: the owner as above, the rows
+ * counted into it (count_rows), and the hash's low and high halves. The claimer writes each
+ * half once, from 0, after its claim, so a nonzero half is final whatever order the writes
+ * become visible in: a prober seeing a final half unlike its own probes on; both final and
+ * equal is its group. Only where a half is not yet written (or is 0), or where the key is
+ * null or has the null's tag as its value (the one pair of keys with equal hashes), does it
+ * compare rows as groupby_insert does. The home slot is the hash's low half scaled to the
+ * capacity (no power of two needed, so the host sizes the table to the groups it expects, and
+ * a smaller table stays in cache). count_rows: every row counts itself into its slot (all
+ * aggregates are row counts), and row_slot is not written. */
+__kernel void groupby_insert_exact(KEY_PARAMS, const uint rows, const uint chunk,
+                                   volatile __global uint *slots, const uint capacity,
+                                   __global uint *row_slot, volatile __global uint *state,
+                                   const uint fill_limit, const uint count_rows) {
+    __local uint claimed, done;
+    if (get_local_id(0) == 0) {
+        claimed = 0;
+        done = 0;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    uint begin, end, step, my_done = 0;
+    row_range(rows, chunk, &begin, &end, &step);
+    for (uint row = begin; row < end; row += step) {
+        if (state[STATE_FULL])
+            break;
+        ulong part = key_part_hash(key_info, values0, valid0, bytes0, row);
+        bool ambiguous = (key_info & KEY_HAS_VALIDITY) && part == NULL_TAG;
+        ulong h = mix64(HASH_SEED ^ part);
+        uint lo = (uint)h, hi = (uint)(h >> 32);
+        uint slot = mul_hi(lo, capacity);
+        bool placed = false;
+        for (uint probe = 0; probe < capacity; probe++) {
+            volatile __global uint *s = &slots[4 * slot];
+            uint o = s[0];
+            if (o == 0) {
+                o = atomic_cmpxchg(&s[0], 0u, row + 1);
+                if (o == 0) {
+                    if (lo)
+                        atomic_xchg(&s[2], lo);
+                    if (hi)
+                        atomic_xchg(&s[3], hi);
+                    placed = true;
+                    count_claim(&claimed, state, fill_limit);
+                    break;
+                }
+            }
+            uint other_lo = s[2], other_hi = s[3];
+            if ((other_lo == 0 || other_lo == lo) && (other_hi == 0 || other_hi == hi) &&
+                ((other_lo != 0 && other_hi != 0 && !ambiguous) ||
+                 rows_equal(KEY_ARGS, o - 1, row))) {
+                placed = true;
+                break;
+            }
+            slot = slot + 1 < capacity ? slot + 1 : 0;
+        }
+        if (!placed) {
+            atomic_xchg(&state[STATE_FULL], 1u);
+            break;
+        }
+        if (count_rows)
+            atomic_inc(&slots[4 * slot + 1]);
+        else
+            row_slot[row] = slot;
+        my_done++;
+    }
+    finish_insert(&claimed, &done, my_done, state);
+}
+
+/* Pass 2: dense group ids. Each work-item owns per_item consecutive slots of slot_words words
+ * (2: groupby_insert's, 4: groupby_insert_exact's); a work-group reserves a range of ids with
+ * one global atomic. The owner word of an occupied slot is replaced by its group id (each slot
+ * is touched by one work-item only), and with count_rows the slot's row count goes to
+ * group_rows. */
 __kernel void groupby_compact(__global uint *slots, const uint capacity, const uint per_item,
-                              volatile __global uint *state, __global ulong *representative) {
+                              volatile __global uint *state, __global ulong *representative,
+                              const uint slot_words, const uint count_rows,
+                              __global ulong *group_rows) {
     __local uint local_total, local_base;
     if (get_local_id(0) == 0)
         local_total = 0;
@@ -246,7 +333,7 @@ __kernel void groupby_compact(__global uint *slots, const uint capacity, const u
     uint end = min(begin + per_item, capacity);
     uint count = 0;
     for (uint s = begin; s < end; s++)
-        count += slots[2 * s] != 0;
+        count += slots[slot_words * s] != 0;
     uint offset = atomic_add(&local_total, count);
     barrier(CLK_LOCAL_MEM_FENCE);
     if (get_local_id(0) == 0)
@@ -254,21 +341,23 @@ __kernel void groupby_compact(__global uint *slots, const uint capacity, const u
     barrier(CLK_LOCAL_MEM_FENCE);
     uint group = local_base + offset;
     for (uint s = begin; s < end; s++) {
-        uint o = slots[2 * s];
+        uint o = slots[slot_words * s];
         if (o != 0) {
             representative[group] = o - 1;
-            slots[2 * s] = group++;
+            if (count_rows)
+                group_rows[group] = slots[slot_words * s + 1];
+            slots[slot_words * s] = group++;
         }
     }
 }
 
 /* Pass 3: row_slot becomes row_group, so aggregates index dense per-group arrays. */
 __kernel void groupby_remap(__global uint *row_slot, __global const uint *slots, const uint rows,
-                            const uint chunk) {
+                            const uint chunk, const uint slot_words) {
     uint begin, end, step;
     row_range(rows, chunk, &begin, &end, &step);
     for (uint row = begin; row < end; row += step)
-        row_slot[row] = slots[2 * row_slot[row]];
+        row_slot[row] = slots[slot_words * row_slot[row]];
 }
 
 #ifdef EMBER_INT64_ATOMICS

@@ -800,6 +800,9 @@ static void check_merge(const table *t, const agg_spec *specs, int agg_count, in
         merged_specs[a].op = specs[a].op;
         merged_specs[a].column = specs[a].op == EMBER_AGG_OP_COUNT ? -1 : a;
     }
+    ember_type column_types[MAX_COLUMNS];
+    for (int c = 0; c < t->column_count; c++)
+        column_types[c] = t->columns[c].type;
     table merged;
     table_init(&merged, t->key_count, key_types, agg_count, merged_types);
     ember_column counts[MAX_AGGS];
@@ -812,7 +815,7 @@ static void check_merge(const table *t, const agg_spec *specs, int agg_count, in
     ember_groupby_tuning tuning = {.force_path = path};
     for (int c = 0; c < 3; c++) {
         table chunk;
-        table_init(&chunk, t->key_count, key_types, t->column_count, value_types);
+        table_init(&chunk, t->key_count, key_types, t->column_count, column_types);
         for (int64_t r = bounds[c]; r < bounds[c + 1]; r++) {
             for (int k = 0; k < t->key_count; k++)
                 append_copy(&chunk.keys[k], &t->keys[k], r);
@@ -1050,6 +1053,176 @@ static void test_devices_without_extensions(void **state) {
     table_clear(&strings);
 }
 
+/* ---------------------------------------------------------------------------------------
+ * One int64 or float64 key: the exact table (groupby_insert_exact) knows keys by their full
+ * hash, and counts rows in the table when every aggregate is a row count. These tests build
+ * keys from chosen hashes with the inverse of the kernel's hash (white-box: if the hash
+ * changes they still pass, but stop aiming at its corners).
+ * ------------------------------------------------------------------------------------- */
+
+#define KERNEL_NULL_TAG  0x6a09e667f3bcc909ULL /* groupby.cl's NULL_TAG and HASH_SEED */
+#define KERNEL_HASH_SEED 0x243f6a8885a308d3ULL
+
+/* The inverse of an odd number modulo 2^64 (Newton's iteration doubles the good bits). */
+static uint64_t odd_inverse(uint64_t x) {
+    uint64_t inverse = x;
+    for (int i = 0; i < 6; i++)
+        inverse *= 2 - x * inverse;
+    return inverse;
+}
+
+/* The int64 key whose row hash (mix64(HASH_SEED ^ key), murmur3's fmix64) is hash. */
+static int64_t key_with_hash(uint64_t hash) {
+    uint64_t x = hash;
+    x ^= x >> 33;
+    x *= odd_inverse(0xc4ceb9fe1a85ec53ULL);
+    x ^= x >> 33;
+    x *= odd_inverse(0xff51afd7ed558ccdULL);
+    x ^= x >> 33;
+    uint64_t check = x; /* forward again: the key must hash to hash */
+    check ^= check >> 33;
+    check *= 0xff51afd7ed558ccdULL;
+    check ^= check >> 33;
+    check *= 0xc4ceb9fe1a85ec53ULL;
+    check ^= check >> 33;
+    assert_true(check == hash);
+    return (int64_t)(x ^ KERNEL_HASH_SEED);
+}
+
+static const agg_spec count_rows_only[] = {{EMBER_AGG_OP_COUNT, -1}};
+/* Row counts only, COUNT(x) of a column without nulls among them: still counted in the table. */
+static const agg_spec counts_only[] = {{EMBER_AGG_OP_COUNT, -1}, {EMBER_AGG_OP_COUNT, 2}};
+
+/* Many groups of int64 keys, negative ones and the extremes among them, every row counted. */
+static void test_exact_many_groups(void **state) {
+    need_device();
+    static const ember_type types[] = {EMBER_TYPE_INT64, EMBER_TYPE_FLOAT64, EMBER_TYPE_INT64};
+    ember_type key_type = EMBER_TYPE_INT64;
+    table t;
+    table_init(&t, 1, &key_type, 3, types);
+    uint64_t seed = 31;
+    for (int64_t i = 0; i < 120000; i++) {
+        uint64_t r = next_random(&seed);
+        int64_t key = (int64_t)(r % 70000) - 35000;
+        if (r % 97 == 0)
+            key = INT64_MIN + (int64_t)(r % 3);
+        else if (r % 89 == 0)
+            key = INT64_MAX - (int64_t)(r % 3);
+        else if (r % 83 == 0)
+            key = key * 1000003 * 131071; /* far apart, wrapping */
+        append_int(&t.keys[0], key);
+        append_values(&t, &seed, 0);
+        append_int(&t.columns[2], (int64_t)r);
+        table_end_row(&t);
+    }
+    check_path(&t, count_rows_only, 1, &(ember_groupby_tuning){0});
+    check_path(&t, counts_only, 2, &(ember_groupby_tuning){0});
+    check_path(&t, counts_only, 2, &(ember_groupby_tuning){.groups_hint = 3});
+    check_path(&t, counts_only, 2, &(ember_groupby_tuning){.groups_hint = 1000000});
+    check_all(&t, every_op, EVERY_OP_COUNT);
+    /* Without 64-bit atomics: counted in the table (32-bit), or by the host fallback. */
+    ember_worker hidden = tu_workers[0];
+    hidden.info.int64_atomics = false;
+    worker = &hidden;
+    check_path(&t, counts_only, 2, &(ember_groupby_tuning){.groups_hint = 1000000});
+    check_path(&t, counts_only, 2, &(ember_groupby_tuning){0});
+    worker = &tu_workers[0];
+    table_clear(&t);
+}
+
+/* Keys whose hashes share their low half (the same home slot at every capacity), share their
+ * high half, have a zero half (never seen as written, so compared by rows), or are 0 (the
+ * key that hashes to 0); the key equal to the null's tag beside null keys (equal hashes, two
+ * groups). With and without nulls, counted in the table, aggregated, regrown from tiny tables. */
+static void test_exact_colliding_keys(void **state) {
+    need_device();
+    int64_t keys[48];
+    int n = 0;
+    for (uint64_t i = 1; i <= 12; i++)
+        keys[n++] = key_with_hash(0x9e3779b900000000ULL * i | 0x12345678ULL); /* low halves */
+    for (uint64_t i = 1; i <= 12; i++)
+        keys[n++] = key_with_hash(0xabcdef0100000000ULL | (i * 0x01000193ULL)); /* high halves */
+    for (uint64_t i = 1; i <= 6; i++) {
+        keys[n++] = key_with_hash(i << 40);    /* low half 0 */
+        keys[n++] = key_with_hash(i * 0x777u); /* high half 0 */
+    }
+    keys[n++] = key_with_hash(0);
+    keys[n++] = (int64_t)KERNEL_NULL_TAG;
+    keys[n++] = INT64_MIN;
+    keys[n++] = INT64_MAX;
+    keys[n++] = -1;
+    keys[n++] = 0;
+    assert_true(n <= (int)(sizeof keys / sizeof keys[0]));
+    static const ember_type types[] = {EMBER_TYPE_INT64, EMBER_TYPE_FLOAT64, EMBER_TYPE_INT64};
+    for (int with_nulls = 0; with_nulls <= 1; with_nulls++) {
+        ember_type key_type = EMBER_TYPE_INT64;
+        table t;
+        table_init(&t, 1, &key_type, 3, types);
+        uint64_t seed = 32 + (uint64_t)with_nulls;
+        for (int64_t i = 0; i < 20000; i++) {
+            uint64_t r = next_random(&seed);
+            if (with_nulls && r % 11 == 0)
+                append_null(&t.keys[0]);
+            else
+                append_int(&t.keys[0], keys[r % (uint64_t)n]);
+            append_values(&t, &seed, 0);
+            append_int(&t.columns[2], (int64_t)r);
+            table_end_row(&t);
+        }
+        check_path(&t, counts_only, 2, &(ember_groupby_tuning){0});
+        check_path(&t, counts_only, 2, &(ember_groupby_tuning){.initial_slots = 1});
+        check_all(&t, every_op, EVERY_OP_COUNT);
+        check_paths(&t, every_op, EVERY_OP_COUNT, (ember_groupby_tuning){.initial_slots = 1});
+        for (int path = 0; path <= 3; path++)
+            check_merge(&t, count_rows_only, 1, path);
+        table_clear(&t);
+    }
+}
+
+/* A full exact table (hints far too small, a tiny first table) grows and loses nothing, for
+ * row counts taken in the table as for the other aggregates, also where every row is its own
+ * group. */
+static void test_exact_regrow(void **state) {
+    need_device();
+    table t;
+    int_key_table(&t, 60000, distinct_key, 33);
+    static const ember_groupby_tuning tunings[] = {
+        {.initial_slots = 1}, {.initial_slots = 100}, {.groups_hint = 1}, {.groups_hint = 30000}};
+    for (size_t i = 0; i < sizeof tunings / sizeof tunings[0]; i++) {
+        check_path(&t, count_rows_only, 1, &tunings[i]);
+        check_path(&t, every_op, EVERY_OP_COUNT, &tunings[i]);
+    }
+    table_clear(&t);
+}
+
+/* Float keys by the exact table: -0.0 and 0.0 one group, every NaN one group, counted in the
+ * table and merged. */
+static void test_exact_float_keys_counted(void **state) {
+    need_device();
+    static const uint64_t special[] = {0x0000000000000000ULL, 0x8000000000000000ULL,
+                                       0x7ff8000000000000ULL, 0x7ff0000000000001ULL,
+                                       0xfff8000000000000ULL, 0x7ff0000000000000ULL};
+    ember_type key_type = EMBER_TYPE_FLOAT64;
+    table t;
+    table_init(&t, 1, &key_type, 2, value_types);
+    uint64_t seed = 34;
+    for (int64_t i = 0; i < 8000; i++) {
+        uint64_t r = next_random(&seed) % 400;
+        if (r < 6)
+            append_float(&t.keys[0], bits_double(special[r]));
+        else if (r == 6)
+            append_null(&t.keys[0]);
+        else
+            append_float(&t.keys[0], (double)r * -0.5);
+        append_values(&t, &seed, 0);
+        table_end_row(&t);
+    }
+    check_path(&t, count_rows_only, 1, &(ember_groupby_tuning){0});
+    check_path(&t, count_rows_only, 1, &(ember_groupby_tuning){.initial_slots = 1});
+    check_merge(&t, count_rows_only, 1, 0);
+    table_clear(&t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uniform),
@@ -1072,6 +1245,10 @@ int main(void) {
         cmocka_unit_test(test_invalid_arguments),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_devices_without_extensions),
+        cmocka_unit_test(test_exact_many_groups),
+        cmocka_unit_test(test_exact_colliding_keys),
+        cmocka_unit_test(test_exact_regrow),
+        cmocka_unit_test(test_exact_float_keys_counted),
     };
     return cmocka_run_group_tests(tests, tu_devices_open, tu_devices_close);
 }

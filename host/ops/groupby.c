@@ -4,6 +4,7 @@
  * combining semantics, so a heavy key costs one row per partition in the merge, never a hot
  * spot. The result is gathered into a host table. */
 #include <inttypes.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -147,6 +148,7 @@ typedef struct groupby_context {
     const ember_groupby_plan *plan;
     const ember_schema *input;
     ember_partition *partials; /* one per partition */
+    int64_t *scanned_rows;     /* the input rows of each partial */
     int partition_count;
     atomic_llong groups_hint;
     ember_groupby_tuning tuning;
@@ -218,6 +220,8 @@ static ember_status aggregate_partition(void *raw, const ember_task *task, ember
         status = overflow_error(plan, ctx->input, key_hosts, &result, err);
     if (status == EMBER_OK)
         status = build_partial(plan, key_hosts, &result, &ctx->partials[task->index], err);
+    if (status == EMBER_OK)
+        ctx->scanned_rows[task->index] = part->rows;
     if (status == EMBER_OK && result.groups > atomic_load(&ctx->groups_hint))
         atomic_store(&ctx->groups_hint, result.groups);
     ember_group_result_clear(&result, plan->agg_count);
@@ -333,6 +337,37 @@ oom:
     return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory building the result");
 }
 
+/* The groups the merge will find, for sizing its table: as if keys were drawn uniformly from
+ * some number of distinct keys. The largest partial tells that number (n rows drawn from d
+ * keys show d (1 - e^(-n/d)) of them), and all the rows drawn show as many of them in the
+ * merge; never fewer than the largest partial, never more than all partials together. A
+ * skewed input makes this low, and the table then grows as for any wrong guess. */
+static int64_t merge_groups_estimate(const groupby_context *ctx) {
+    int64_t total_rows = 0, total_groups = 0, best = 0;
+    for (int i = 0; i < ctx->partition_count; i++) {
+        total_rows += ctx->scanned_rows[i];
+        total_groups += ctx->partials[i].rows;
+        if (ctx->partials[i].rows > ctx->partials[best].rows)
+            best = i;
+    }
+    double n = (double)ctx->scanned_rows[best], g = (double)ctx->partials[best].rows;
+    if (g < 1 || g >= n * 0.999) /* all distinct: the keys may be endless */
+        return total_groups;
+    double low = g, high = g;
+    while (high * (1 - exp(-n / high)) < g && high < 1e18)
+        high *= 2;
+    for (int step = 0; step < 60; step++) {
+        double mid = (low + high) / 2;
+        if (mid * (1 - exp(-n / mid)) < g)
+            low = mid;
+        else
+            high = mid;
+    }
+    double expected = high * (1 - exp(-(double)total_rows / high));
+    int64_t estimate = expected < (double)total_groups ? (int64_t)expected : total_groups;
+    return estimate > ctx->partials[best].rows ? estimate : ctx->partials[best].rows;
+}
+
 /* The merge stage: one device aggregation over the concatenated partials. */
 static ember_status merge_partials(groupby_context *ctx, const ember_schema *output,
                                    ember_partition *partials, int count, struct ember_job *job,
@@ -370,7 +405,7 @@ static ember_status merge_partials(groupby_context *ctx, const ember_schema *out
     ember_worker *worker = &session->workers[w];
     ember_groupby_tuning tuning = ctx->tuning;
     if (!tuning.groups_hint)
-        tuning.groups_hint = atomic_load(&ctx->groups_hint);
+        tuning.groups_hint = merge_groups_estimate(ctx);
     status = ember_groupby_device(session->programs, worker, worker->queues[0], key_ptrs,
                                   plan->key_count, inputs, plan->agg_count, merged.rows, &tuning,
                                   &result, err);
@@ -404,10 +439,12 @@ static ember_status aggregate_start(void *raw, const ember_pipeline *pipeline, i
         return EMBER_OK;
     aggregate_reset(ctx);
     ember_free(ctx->partials);
+    ember_free(ctx->scanned_rows);
     ctx->partials = ember_calloc((size_t)partitions + 1, sizeof *ctx->partials);
-    ctx->partition_count = ctx->partials ? partitions : 0;
-    return ctx->partials ? EMBER_OK
-                         : ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
+    ctx->scanned_rows = ember_calloc((size_t)partitions + 1, sizeof *ctx->scanned_rows);
+    bool ok = ctx->partials && ctx->scanned_rows;
+    ctx->partition_count = ok ? partitions : 0;
+    return ok ? EMBER_OK : ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
 }
 
 ember_status ember_groupby_run(ember_frame *frame, struct ember_job *job,
@@ -449,6 +486,7 @@ ember_status ember_groupby_run(ember_frame *frame, struct ember_job *job,
 done:
     aggregate_reset(&ctx);
     ember_free(ctx.partials);
+    ember_free(ctx.scanned_rows);
     ember_free(wanted);
     return status;
 }

@@ -45,6 +45,7 @@ enum {
 enum {
     K_FILL,
     K_INSERT,
+    K_INSERT_EXACT,
     K_COMPACT,
     K_REMAP,
     K_SEED,
@@ -54,8 +55,9 @@ enum {
     K_COUNT
 };
 static const char *const kernel_names[K_COUNT] = {
-    "groupby_fill", "groupby_insert",    "groupby_compact",         "groupby_remap",
-    "groupby_seed", "groupby_aggregate", "groupby_aggregate_local", "groupby_overflow"};
+    "groupby_fill",      "groupby_insert",          "groupby_insert_exact",
+    "groupby_compact",   "groupby_remap",           "groupby_seed",
+    "groupby_aggregate", "groupby_aggregate_local", "groupby_overflow"};
 
 /* One aggregate's arrays as the host fallback folds them, in the kernels' form: count, a (the
  * int64 value or low word of an int64 sum, double bits, or the ordered image of a float
@@ -88,8 +90,15 @@ typedef struct groupby_call {
     int seen_count;
     cl_mem key_buffers[EMBER_GROUPBY_MAX_KEYS][3];
     cl_uint key_info, key_count;
-    /* slots: (owner, tag) word pairs; compaction replaces the owner by the group id */
+    /* slots: slot_words words per slot, (owner, tag) or, for an exact key, (owner, rows, hash
+     * low, hash high); compaction replaces the owner by the group id */
     cl_mem row_slot, slots, state, representative;
+    /* exact: one int64/float64/bool key, whose full hash identifies it (groupby_insert_exact).
+     * table_counts: every aggregate is a row count, counted in the table, so no per-row group
+     * ids are made and the counts arrive in group_rows. */
+    bool exact, table_counts;
+    cl_uint slot_words;
+    cl_mem group_rows;
     cl_uint rows;
     int64_t capacity, groups;
     /* Per aggregate: the first overflowing group of a device int64 SUM (UINT32_MAX: none), on
@@ -317,42 +326,65 @@ static ember_status set_key_args(groupby_call *call, int k) {
     return set_args(call, k, 0, args, KEY_ARG_COUNT);
 }
 
-/* The capacity that holds rows groups under the fill limit (3/4, less the claims a work-group
- * may not have pushed yet), so an insert into it never fails. */
-static int64_t sure_capacity(int64_t rows) {
-    return clamp64(next_pow2((rows + FILL_BATCH) * 4 / 3 + 1), SLOTS_MIN, SLOTS_MAX);
+/* A table of at least slots slots: a power of two for groupby_insert (it masks the hash), a
+ * multiple of 64 for groupby_insert_exact (it scales the hash), so that table stays close to
+ * the size asked for. */
+static int64_t table_size(const groupby_call *call, int64_t slots) {
+    if (!call->exact)
+        return next_pow2(slots);
+    return clamp64((slots + 63) / 64 * 64, SLOTS_MIN, SLOTS_MAX);
 }
 
-static int64_t first_capacity(int64_t rows, const ember_groupby_tuning *tuning) {
+/* The slots wanted for groups groups: twice as many (half full), or for the exact table 5/3
+ * as many (60% full): its probes compare hashes only, so a longer run costs little, and its
+ * slots are twice as big. */
+static int64_t slots_for(const groupby_call *call, int64_t groups) {
+    return table_size(call, call->exact ? groups * 5 / 3 + 1 : 2 * groups);
+}
+
+/* The capacity that holds rows groups under the fill limit (3/4, less the claims a work-group
+ * may not have pushed yet), so an insert into it never fails. */
+static int64_t sure_capacity(const groupby_call *call, int64_t rows) {
+    return clamp64(table_size(call, (rows + FILL_BATCH) * 4 / 3 + 1), SLOTS_MIN, SLOTS_MAX);
+}
+
+static int64_t first_capacity(const groupby_call *call, int64_t rows,
+                              const ember_groupby_tuning *tuning) {
     if (tuning && tuning->initial_slots > 0)
-        return next_pow2(tuning->initial_slots);
+        return table_size(call, tuning->initial_slots);
     int64_t guess =
-        tuning && tuning->groups_hint > 0 ? next_pow2(2 * tuning->groups_hint) : FIRST_SLOTS_MAX;
-    return clamp64(guess, SLOTS_MIN, sure_capacity(rows));
+        tuning && tuning->groups_hint > 0 ? slots_for(call, tuning->groups_hint) : FIRST_SLOTS_MAX;
+    return clamp64(guess, SLOTS_MIN, sure_capacity(call, rows));
 }
 
 /* One insert attempt into a fresh table of call->capacity slots; *full says it must grow. */
 static ember_status insert_once(groupby_call *call, cl_uint hash_bits,
                                 cl_uint state_words[STATE_WORDS], bool *full) {
-    cl_uint mask = (cl_uint)(call->capacity - 1);
+    cl_uint mask = (cl_uint)(call->capacity - 1), capacity = (cl_uint)call->capacity;
     /* The fill limit keeps linear probing short: past 3/4 full it is cheaper to regrow. */
     cl_uint limit = (cl_uint)(call->capacity - call->capacity / 4);
-    size_t groups = grid_groups(call, K_INSERT, call->rows, GROUPS_PER_UNIT);
-    cl_uint chunk = row_chunk(call, K_INSERT, groups, call->rows);
-    ember_status status =
-        device_buffer(call, (size_t)call->capacity * 2 * sizeof(cl_uint), &call->slots);
+    int k = call->exact ? K_INSERT_EXACT : K_INSERT;
+    size_t groups = grid_groups(call, k, call->rows, GROUPS_PER_UNIT);
+    cl_uint chunk = row_chunk(call, k, groups, call->rows);
+    int64_t words = call->capacity * call->slot_words;
+    ember_status status = device_buffer(call, (size_t)words * sizeof(cl_uint), &call->slots);
     if (status == EMBER_OK)
-        status = fill(call, call->slots, call->capacity, 0);
+        status = fill(call, call->slots, words / 2, 0);
     if (status == EMBER_OK)
         status = fill(call, call->state, STATE_WORDS / 2, 0);
+    cl_uint count_rows = call->table_counts;
     kernel_arg args[] = {ARG(call->rows), ARG(chunk),          ARG(hash_bits),   ARG(call->slots),
                          ARG(mask),       ARG(call->row_slot), ARG(call->state), ARG(limit)};
+    kernel_arg exact_args[] = {ARG(call->rows), ARG(chunk),          ARG(call->slots),
+                               ARG(capacity),   ARG(call->row_slot), ARG(call->state),
+                               ARG(limit),      ARG(count_rows)};
     if (status == EMBER_OK)
-        status = set_key_args(call, K_INSERT);
+        status = set_key_args(call, k);
     if (status == EMBER_OK)
-        status = set_args(call, K_INSERT, KEY_ARG_COUNT, args, (int)(sizeof args / sizeof *args));
+        status = call->exact ? set_args(call, k, KEY_ARG_COUNT, exact_args, 8)
+                             : set_args(call, k, KEY_ARG_COUNT, args, 8);
     if (status == EMBER_OK)
-        status = launch(call, K_INSERT, groups);
+        status = launch(call, k, groups);
     if (status == EMBER_OK)
         status = read_buffer(call, call->state, true, STATE_WORDS * sizeof(cl_uint), state_words,
                              "group-by state");
@@ -366,7 +398,7 @@ static ember_status insert_once(groupby_call *call, cl_uint hash_bits,
  * failure straight to that size. */
 static ember_status build_table(groupby_call *call, const ember_groupby_tuning *tuning) {
     cl_uint hash_bits = tuning && tuning->hash_bits > 0 ? (cl_uint)tuning->hash_bits : 0;
-    call->capacity = first_capacity(call->rows, tuning);
+    call->capacity = first_capacity(call, call->rows, tuning);
     for (int failures = 0;; failures++) {
         cl_uint state[STATE_WORDS];
         bool full = false;
@@ -384,7 +416,7 @@ static ember_status build_table(groupby_call *call, const ember_groupby_tuning *
         call->slots = NULL;
         int64_t done = state[STATE_ROWS_DONE] ? state[STATE_ROWS_DONE] : 1;
         int64_t estimate = (int64_t)state[STATE_FILL] * call->rows / done;
-        int64_t grown = next_pow2(2 * estimate), sure = sure_capacity(call->rows);
+        int64_t grown = slots_for(call, estimate), sure = sure_capacity(call, call->rows);
         if (grown < call->capacity * 4)
             grown = call->capacity * 4;
         if (grown > sure || failures >= 1)
@@ -396,25 +428,34 @@ static ember_status build_table(groupby_call *call, const ember_groupby_tuning *
 }
 
 /* Dense group ids for the occupied slots (with a representative row each), and row_slot
- * turned into row_group. */
+ * turned into row_group (or, with table counts, the groups' row counts into group_rows). */
 static ember_status compact(groupby_call *call) {
-    ember_status status =
-        device_buffer(call, (size_t)call->groups * sizeof(cl_ulong), &call->representative);
+    size_t group_bytes = (size_t)(call->groups > 0 ? call->groups : 1) * sizeof(cl_ulong);
+    ember_status status = device_buffer(call, group_bytes, &call->representative);
+    cl_mem group_rows = call->placeholder;
+    if (status == EMBER_OK && call->table_counts) {
+        status = device_buffer(call, group_bytes, &call->group_rows);
+        group_rows = call->group_rows;
+    }
     size_t groups = grid_groups(call, K_COMPACT, call->capacity, GROUPS_PER_UNIT);
     size_t items = groups * call->local_size[K_COMPACT];
-    cl_uint capacity = (cl_uint)call->capacity;
+    cl_uint capacity = (cl_uint)call->capacity, count_rows = call->table_counts;
     cl_uint per_item = (cl_uint)(((size_t)call->capacity + items - 1) / items);
-    kernel_arg args[] = {ARG(call->slots), ARG(capacity), ARG(per_item), ARG(call->state),
-                         ARG(call->representative)};
+    kernel_arg args[] = {
+        ARG(call->slots),          ARG(capacity),         ARG(per_item),   ARG(call->state),
+        ARG(call->representative), ARG(call->slot_words), ARG(count_rows), ARG(group_rows)};
     if (status == EMBER_OK)
-        status = set_args(call, K_COMPACT, 0, args, 5);
+        status = set_args(call, K_COMPACT, 0, args, 8);
     if (status == EMBER_OK)
         status = launch(call, K_COMPACT, groups);
+    if (call->table_counts)
+        return status;
     size_t remap_groups = grid_groups(call, K_REMAP, call->rows, GROUPS_PER_UNIT);
     cl_uint chunk = row_chunk(call, K_REMAP, remap_groups, call->rows);
-    kernel_arg remap_args[] = {ARG(call->row_slot), ARG(call->slots), ARG(call->rows), ARG(chunk)};
+    kernel_arg remap_args[] = {ARG(call->row_slot), ARG(call->slots), ARG(call->rows), ARG(chunk),
+                               ARG(call->slot_words)};
     if (status == EMBER_OK)
-        status = set_args(call, K_REMAP, 0, remap_args, 4);
+        status = set_args(call, K_REMAP, 0, remap_args, 5);
     if (status == EMBER_OK)
         status = launch(call, K_REMAP, remap_groups);
     return status;
@@ -780,7 +821,10 @@ static ember_status aggregate_all(groupby_call *call, const ember_agg_input *agg
             status = fill(call, call->overflow, words, ~(cl_ulong)0);
     }
     for (int a = 0; a < agg_count && status == EMBER_OK; a++)
-        if (aggregate_on_device(call, &aggs[a], force_path))
+        if (call->table_counts)
+            status = read_buffer(call, call->group_rows, false, (size_t)groups * sizeof(cl_ulong),
+                                 out->counts[a], "group counts");
+        else if (aggregate_on_device(call, &aggs[a], force_path))
             status = device_aggregate(call, aggs, a, force_path, local_bytes, out);
     if (status == EMBER_OK && call->overflow)
         status = read_buffer(call, call->overflow, false, (size_t)agg_count * sizeof(cl_uint),
@@ -791,7 +835,7 @@ static ember_status aggregate_all(groupby_call *call, const ember_agg_input *agg
         status = read_buffer(call, call->representative, false, (size_t)groups * sizeof(cl_ulong),
                              out->representative, "group representatives");
     /* The host aggregates while the device runs the queued work. */
-    for (int a = 0; a < agg_count && status == EMBER_OK; a++) {
+    for (int a = 0; a < agg_count && status == EMBER_OK && !call->table_counts; a++) {
         if (aggregate_on_device(call, &aggs[a], force_path))
             continue;
         if (!row_group) {
@@ -849,6 +893,31 @@ static ember_status keys_prepare(groupby_call *call, const ember_device_column *
     return status;
 }
 
+/* The table's kind. A single int64, float64 or bool key is found by its full hash alone
+ * (hash_bits, the collision test, makes hashes lossy, so it keeps the key comparisons). Row
+ * counts are taken in the table itself when nothing else is aggregated, no aggregation path
+ * is forced, and the groups are expected to be too many for the work-group-local table (few
+ * groups would have every row's atomic increment fight over a few hot slots): the per-row
+ * group ids, their remap and the aggregate pass are then skipped, and no 64-bit atomics are
+ * needed (a slot's 32-bit count holds a batch's rows). */
+static void table_choose(groupby_call *call, const ember_device_column *const *keys, int key_count,
+                         const ember_agg_input *aggs, int agg_count,
+                         const ember_groupby_tuning *tuning) {
+    int hash_bits = tuning ? tuning->hash_bits : 0;
+    call->exact = key_count == 1 && keys[0]->host->type != EMBER_TYPE_STRING &&
+                  (hash_bits <= 0 || hash_bits >= 64);
+    call->table_counts =
+        call->exact && tuning && tuning->force_path == 0 && tuning->groups_hint > LOCAL_SLOTS_MAX;
+    for (int a = 0; a < agg_count; a++) {
+        const ember_agg_input *agg = &aggs[a];
+        bool counts_rows =
+            agg->op == EMBER_AGG_OP_COUNT && !agg->counts &&
+            (!agg->values || (!agg->values->validity && !agg->values->host->validity));
+        call->table_counts = call->table_counts && counts_rows;
+    }
+    call->slot_words = call->exact ? 4 : 2;
+}
+
 ember_status ember_groupby_device(ember_program_cache *programs, const ember_worker *worker,
                                   cl_command_queue queue, const ember_device_column *const *keys,
                                   int key_count, const ember_agg_input *aggs, int agg_count,
@@ -882,6 +951,10 @@ ember_status ember_groupby_device(ember_program_cache *programs, const ember_wor
         status = keys_prepare(&call, keys, key_count);
     const ember_dense_groups *dense = tuning ? tuning->dense : NULL;
     if (status == EMBER_OK && !dense)
+        table_choose(&call, keys, key_count, aggs, agg_count, tuning);
+    if (status == EMBER_OK && !dense && call.table_counts)
+        call.row_slot = call.placeholder;
+    else if (status == EMBER_OK && !dense)
         status = device_buffer(&call, (size_t)rows * sizeof(cl_uint), &call.row_slot);
     if (status == EMBER_OK)
         status = device_buffer(&call, STATE_WORDS * sizeof(cl_uint), &call.state);
