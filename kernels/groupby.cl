@@ -245,6 +245,65 @@ __kernel void groupby_insert(KEY_PARAMS, const uint rows, const uint chunk, cons
     finish_insert(&claimed, &done, my_done, state);
 }
 
+/* The hash of a lone key (groupby_insert_exact). mix64 and the seed's xor are bijections, so
+ * exactly the null and a value equal to NULL_TAG hash to mix64(HASH_SEED ^ NULL_TAG). */
+ulong exact_hash(KEY_PARAMS, uint row) {
+    return mix64(HASH_SEED ^ key_part_hash(key_info, values0, valid0, bytes0, row));
+}
+
+/* Radix partitioning before the exact insert, for tables too big for the cache: a row's
+ * bucket is the top bits of its hash's low half, which also scales to its home slot (mul_hi),
+ * so bucket d's home slots are one contiguous range of the table, ascending with d. Inserting
+ * the rows bucket by bucket keeps each core's probes inside a range that fits its cache,
+ * instead of one cache miss per row into the whole table. One work-item per block of
+ * block_rows consecutive rows; counts[b * buckets + d] holds block b's rows in bucket d (a
+ * block's counters are its own and contiguous, so the cores do not share their lines). */
+__kernel void groupby_radix_count(KEY_PARAMS, const uint rows, const uint block_rows,
+                                  const uint blocks, const uint shift, __global uint *counts) {
+    uint b = get_global_id(0);
+    if (b >= blocks)
+        return;
+    uint buckets = 1u << (32 - shift);
+    __global uint *count = counts + b * buckets;
+    for (uint d = 0; d < buckets; d++)
+        count[d] = 0;
+    uint begin = min(b * block_rows, rows), end = min(begin + block_rows, rows);
+    for (uint row = begin; row < end; row++)
+        count[(uint)exact_hash(KEY_ARGS, row) >> shift]++;
+}
+
+/* Each block's rows go to its cursor in every bucket: buckets in ascending order, within a
+ * bucket blocks in order, so the order is stable. Each work-item finds its cursors by summing
+ * all the counts itself (buckets x blocks is a few thousand words), which saves a scan kernel
+ * and a launch. The hash goes along so that the insert does not read the key again. */
+__kernel void groupby_radix_scatter(KEY_PARAMS, const uint rows, const uint block_rows,
+                                    const uint blocks, const uint shift,
+                                    __global const uint *counts, __global uint *cursors,
+                                    __global ulong *order_hash, __global uint *order_row) {
+    uint b = get_global_id(0);
+    if (b >= blocks)
+        return;
+    uint buckets = 1u << (32 - shift);
+    __global uint *cursor = cursors + b * buckets;
+    uint start = 0;
+    for (uint d = 0; d < buckets; d++) {
+        uint mine = start;
+        for (uint other = 0; other < blocks; other++) {
+            uint c = counts[other * buckets + d];
+            mine += other < b ? c : 0;
+            start += c;
+        }
+        cursor[d] = mine;
+    }
+    uint begin = min(b * block_rows, rows), end = min(begin + block_rows, rows);
+    for (uint row = begin; row < end; row++) {
+        ulong h = exact_hash(KEY_ARGS, row);
+        uint at = cursor[(uint)h >> shift]++;
+        order_hash[at] = h;
+        order_row[at] = row;
+    }
+}
+
 /* Pass 1 for a single int64, float64 or bool key (no hash_bits): the row hash is then a
  * bijection of the key's canonical value (mix64 is one), so equal hashes mean equal keys and
  * a row of a known group never reads another row's key: that read, a cache miss into the key
@@ -257,29 +316,36 @@ __kernel void groupby_insert(KEY_PARAMS, const uint rows, const uint chunk, cons
  * compare rows as groupby_insert does. The home slot is the hash's low half scaled to the
  * capacity (no power of two needed, so the host sizes the table to the groups it expects, and
  * a smaller table stays in cache). count_rows: every row counts itself into its slot (all
- * aggregates are row counts), and row_slot is not written. */
+ * aggregates are row counts), and row_slot is not written. ordered: the rows come in the order
+ * of groupby_radix_scatter, with their hashes (see there). A row that probes probe_limit slots
+ * (at most the capacity) marks the table full: rows in hash order pile into one range of a
+ * table too small for them, and every row would walk the whole pile before the fill limit
+ * stopped them. */
 __kernel void groupby_insert_exact(KEY_PARAMS, const uint rows, const uint chunk,
                                    volatile __global uint *slots, const uint capacity,
                                    __global uint *row_slot, volatile __global uint *state,
-                                   const uint fill_limit, const uint count_rows) {
+                                   const uint fill_limit, const uint count_rows, const uint ordered,
+                                   __global const ulong *order_hash, __global const uint *order_row,
+                                   const uint probe_limit) {
     __local uint claimed, done;
     if (get_local_id(0) == 0) {
         claimed = 0;
         done = 0;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
+    const ulong null_hash = mix64(HASH_SEED ^ NULL_TAG);
     uint begin, end, step, my_done = 0;
     row_range(rows, chunk, &begin, &end, &step);
-    for (uint row = begin; row < end; row += step) {
+    for (uint i = begin; i < end; i += step) {
         if (state[STATE_FULL])
             break;
-        ulong part = key_part_hash(key_info, values0, valid0, bytes0, row);
-        bool ambiguous = (key_info & KEY_HAS_VALIDITY) && part == NULL_TAG;
-        ulong h = mix64(HASH_SEED ^ part);
+        uint row = ordered ? order_row[i] : i;
+        ulong h = ordered ? order_hash[i] : exact_hash(KEY_ARGS, row);
+        bool ambiguous = (key_info & KEY_HAS_VALIDITY) && h == null_hash;
         uint lo = (uint)h, hi = (uint)(h >> 32);
         uint slot = mul_hi(lo, capacity);
         bool placed = false;
-        for (uint probe = 0; probe < capacity; probe++) {
+        for (uint probe = 0; probe < probe_limit; probe++) {
             volatile __global uint *s = &slots[4 * slot];
             uint o = s[0];
             if (o == 0) {

@@ -6,6 +6,7 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -28,6 +29,16 @@
 #define LOCAL_SLOTS_MAX 4096
 /* Rows above this do not fit the kernels' 32-bit row numbers (owner words hold row + 1). */
 #define ROWS_MAX ((int64_t)INT32_MAX)
+/* Radix partitioning of an exact insert (see ember_groupby_radix_bits): it starts where the
+ * table outgrows 1/RADIX_TABLE_SHARE of the device's cache, with buckets whose table slices
+ * fit 1/RADIX_SLICE_SHARE of it. */
+#define RADIX_TABLE_SHARE 8
+#define RADIX_SLICE_SHARE 128
+#define RADIX_BITS_MIN    2
+#define RADIX_BITS_MAX    12
+/* Probes after which an ordered insert gives up on a table (see groupby_insert_exact): at the
+ * fill limit of a table big enough for its groups, runs this long practically never occur. */
+#define RADIX_PROBES_MAX 1024
 
 /* Shared with groupby.cl. */
 enum { STATE_FILL, STATE_FULL, STATE_ROWS_DONE, STATE_GROUPS, STATE_WORDS };
@@ -48,6 +59,8 @@ enum {
     K_INSERT_EXACT,
     K_COMPACT,
     K_REMAP,
+    K_RADIX_COUNT,
+    K_RADIX_SCATTER,
     K_SEED,
     K_AGGREGATE,
     K_AGGREGATE_LOCAL,
@@ -55,8 +68,8 @@ enum {
     K_COUNT
 };
 static const char *const kernel_names[K_COUNT] = {
-    "groupby_fill",      "groupby_insert",          "groupby_insert_exact",
-    "groupby_compact",   "groupby_remap",           "groupby_seed",
+    "groupby_fill",      "groupby_insert",          "groupby_insert_exact",  "groupby_compact",
+    "groupby_remap",     "groupby_radix_count",     "groupby_radix_scatter", "groupby_seed",
     "groupby_aggregate", "groupby_aggregate_local", "groupby_overflow"};
 
 /* One aggregate's arrays as the host fallback folds them, in the kernels' form: count, a (the
@@ -99,6 +112,10 @@ typedef struct groupby_call {
     bool exact, table_counts;
     cl_uint slot_words;
     cl_mem group_rows;
+    /* radix_bits > 0: the rows are partitioned by that many hash bits before an exact insert,
+     * into order_hash / order_row (see groupby_radix_count). */
+    int radix_bits;
+    cl_mem order_hash, order_row;
     cl_uint rows;
     int64_t capacity, groups;
     /* Per aggregate: the first overflowing group of a device int64 SUM (UINT32_MAX: none), on
@@ -267,7 +284,8 @@ static ember_status kernels_create(groupby_call *call, ember_program_cache *prog
             local = info->max_work_group_size;
         /* On CPU devices a work-group's items run one after another on one core: a local table
          * per single-item work-group then needs no local atomics (see fold_alone). */
-        if (k == K_AGGREGATE_LOCAL && call->contiguous)
+        if ((k == K_AGGREGATE_LOCAL || k == K_RADIX_COUNT || k == K_RADIX_SCATTER) &&
+            call->contiguous)
             local = 1;
         call->local_size[k] = local < 1 ? 1 : local;
     }
@@ -372,16 +390,23 @@ static ember_status insert_once(groupby_call *call, cl_uint hash_bits,
         status = fill(call, call->slots, words / 2, 0);
     if (status == EMBER_OK)
         status = fill(call, call->state, STATE_WORDS / 2, 0);
-    cl_uint count_rows = call->table_counts;
+    cl_uint count_rows = call->table_counts, ordered = call->radix_bits > 0;
+    cl_mem order_hash = ordered ? call->order_hash : call->placeholder;
+    cl_mem order_row = ordered ? call->order_row : call->placeholder;
+    /* Capped only below the size that cannot fill up, so that it never fails there. */
+    cl_uint probe_limit = ordered && call->capacity < sure_capacity(call, call->rows)
+                              ? (cl_uint)(capacity < RADIX_PROBES_MAX ? capacity : RADIX_PROBES_MAX)
+                              : capacity;
     kernel_arg args[] = {ARG(call->rows), ARG(chunk),          ARG(hash_bits),   ARG(call->slots),
                          ARG(mask),       ARG(call->row_slot), ARG(call->state), ARG(limit)};
     kernel_arg exact_args[] = {ARG(call->rows), ARG(chunk),          ARG(call->slots),
                                ARG(capacity),   ARG(call->row_slot), ARG(call->state),
-                               ARG(limit),      ARG(count_rows)};
+                               ARG(limit),      ARG(count_rows),     ARG(ordered),
+                               ARG(order_hash), ARG(order_row),      ARG(probe_limit)};
     if (status == EMBER_OK)
         status = set_key_args(call, k);
     if (status == EMBER_OK)
-        status = call->exact ? set_args(call, k, KEY_ARG_COUNT, exact_args, 8)
+        status = call->exact ? set_args(call, k, KEY_ARG_COUNT, exact_args, 12)
                              : set_args(call, k, KEY_ARG_COUNT, args, 8);
     if (status == EMBER_OK)
         status = launch(call, k, groups);
@@ -392,6 +417,79 @@ static ember_status insert_once(groupby_call *call, cl_uint hash_bits,
     return status;
 }
 
+/* The radix bits for an exact table of slots slots on a device with cache_bytes of global
+ * memory cache, or 0 where partitioning does not pay (see groupby_device.h). */
+int ember_groupby_radix_bits(bool cpu_device, cl_ulong cache_bytes, int64_t slots) {
+    int64_t table_bytes = slots * 16;
+    if (!cpu_device || cache_bytes == 0 ||
+        table_bytes <= (int64_t)(cache_bytes / RADIX_TABLE_SHARE))
+        return 0;
+    int bits = RADIX_BITS_MIN;
+    while (bits < RADIX_BITS_MAX &&
+           (table_bytes >> bits) > (int64_t)(cache_bytes / RADIX_SLICE_SHARE))
+        bits++;
+    return bits;
+}
+
+static ember_status radix_choose(groupby_call *call, const ember_groupby_tuning *tuning) {
+    call->radix_bits = 0;
+    if (!call->exact)
+        return EMBER_OK;
+    int forced = tuning ? tuning->radix_bits : 0;
+    if (forced != 0) {
+        call->radix_bits = forced > 0 ? (forced > RADIX_BITS_MAX ? RADIX_BITS_MAX : forced) : 0;
+        return EMBER_OK;
+    }
+    const char *env = getenv("EMBER_RADIX_BITS");
+    if (env) {
+        call->radix_bits = atoi(env);
+        return EMBER_OK;
+    }
+    cl_ulong cache_bytes = 0;
+    cl_int rc = clGetDeviceInfo(call->worker->info.device, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE,
+                                sizeof cache_bytes, &cache_bytes, NULL);
+    if (rc != CL_SUCCESS)
+        return cl_failed(call, rc, "clGetDeviceInfo", "CL_DEVICE_GLOBAL_MEM_CACHE_SIZE");
+    call->radix_bits = ember_groupby_radix_bits(call->contiguous, cache_bytes, call->capacity);
+    return EMBER_OK;
+}
+
+/* Partitions the rows by the top radix_bits bits of their hash (groupby_radix_count, then
+ * groupby_radix_scatter) into order_hash / order_row. Done once per call: the order stays
+ * right when the table regrows, as the scaled home slot rises with the hash at any capacity. */
+static ember_status radix_partition(groupby_call *call) {
+    cl_uint shift = (cl_uint)(32 - call->radix_bits), buckets = 1u << call->radix_bits;
+    int64_t wanted = (int64_t)call->worker->info.compute_units * GROUPS_PER_UNIT;
+    if (wanted < 1)
+        wanted = 1;
+    cl_uint block_rows = (cl_uint)((call->rows + wanted - 1) / wanted);
+    cl_uint blocks = (call->rows + block_rows - 1) / block_rows;
+    size_t count_bytes = (size_t)blocks * buckets * sizeof(cl_uint);
+    cl_mem counts = NULL, cursors = NULL;
+    ember_status status = device_buffer(call, count_bytes, &counts);
+    if (status == EMBER_OK)
+        status = device_buffer(call, count_bytes, &cursors);
+    if (status == EMBER_OK)
+        status = device_buffer(call, (size_t)call->rows * sizeof(cl_ulong), &call->order_hash);
+    if (status == EMBER_OK)
+        status = device_buffer(call, (size_t)call->rows * sizeof(cl_uint), &call->order_row);
+    kernel_arg count_args[] = {ARG(call->rows), ARG(block_rows), ARG(blocks), ARG(shift),
+                               ARG(counts)};
+    kernel_arg scatter_args[] = {
+        ARG(call->rows), ARG(block_rows), ARG(blocks),           ARG(shift),
+        ARG(counts),     ARG(cursors),    ARG(call->order_hash), ARG(call->order_row)};
+    for (int k = K_RADIX_COUNT; k <= K_RADIX_SCATTER && status == EMBER_OK; k++) {
+        size_t local = call->local_size[k];
+        status = set_key_args(call, k);
+        if (status == EMBER_OK)
+            status = k == K_RADIX_COUNT ? set_args(call, k, KEY_ARG_COUNT, count_args, 5)
+                                        : set_args(call, k, KEY_ARG_COUNT, scatter_args, 8);
+        if (status == EMBER_OK)
+            status = launch(call, k, (blocks + local - 1) / local);
+    }
+    return status;
+}
+
 /* Inserts until a table holds every group. A full table is grown at least 4x, to twice the
  * groups that its fill extrapolates to over all rows (an overestimate: new keys turn up ever
  * more rarely as rows go by), but never past the size that cannot fail, and after a second
@@ -399,6 +497,11 @@ static ember_status insert_once(groupby_call *call, cl_uint hash_bits,
 static ember_status build_table(groupby_call *call, const ember_groupby_tuning *tuning) {
     cl_uint hash_bits = tuning && tuning->hash_bits > 0 ? (cl_uint)tuning->hash_bits : 0;
     call->capacity = first_capacity(call, call->rows, tuning);
+    ember_status partitioned = radix_choose(call, tuning);
+    if (partitioned != EMBER_OK)
+        return partitioned;
+    if (call->radix_bits > 0 && (partitioned = radix_partition(call)) != EMBER_OK)
+        return partitioned;
     for (int failures = 0;; failures++) {
         cl_uint state[STATE_WORDS];
         bool full = false;

@@ -75,6 +75,8 @@ typedef struct ember_groupby_tuning {
     int hash_bits;         /* > 0: keep only this many low bits of each hash (collision test) */
     int64_t initial_slots; /* > 0: first table capacity (power of two), to exercise growth */
     int64_t groups_hint;   /* expected groups (e.g. from the previous partition); 0 unknown */
+    int radix_bits;        /* exact tables: 0 automatic, > 0 radix-partition the rows by this
+                              many hash bits first (at most 12), < 0 never */
     const ember_dense_groups *dense; /* the groups are known (the keys are then not read) */
 } ember_groupby_tuning;
 
@@ -87,6 +89,12 @@ ember_status ember_groupby_device(ember_program_cache *programs, const ember_wor
                                   int key_count, const ember_agg_input *aggs, int agg_count,
                                   int64_t rows, const ember_groupby_tuning *tuning,
                                   ember_group_result *out, ember_error *err);
+
+/* The radix bits an exact table of slots slots gets on a device (cpu_device: a CPU, whose
+ * work-groups run one after another on a core; cache_bytes: its CL_DEVICE_GLOBAL_MEM_CACHE_SIZE)
+ * when the tuning leaves it automatic: 0 (no partitioning) unless the table is too big to stay
+ * in the cache. */
+int ember_groupby_radix_bits(bool cpu_device, cl_ulong cache_bytes, int64_t slots);
 
 void ember_group_result_clear(ember_group_result *result, int agg_count);
 
