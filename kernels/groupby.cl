@@ -245,19 +245,20 @@ __kernel void groupby_insert(KEY_PARAMS, const uint rows, const uint chunk, cons
     finish_insert(&claimed, &done, my_done, state);
 }
 
-/* The hash of a lone key (groupby_insert_exact). mix64 and the seed's xor are bijections, so
- * exactly the null and a value equal to NULL_TAG hash to mix64(HASH_SEED ^ NULL_TAG). */
+/* The hash of a lone key, as groupby_insert_exact makes it. mix64 and the seed's xor are
+ * bijections, so only the null and a value equal to NULL_TAG share one: mix64(HASH_SEED ^
+ * NULL_TAG). */
 ulong exact_hash(KEY_PARAMS, uint row) {
     return mix64(HASH_SEED ^ key_part_hash(key_info, values0, valid0, bytes0, row));
 }
 
-/* Radix partitioning before the exact insert, for tables too big for the cache: a row's
- * bucket is the top bits of its hash's low half, which also scales to its home slot (mul_hi),
- * so bucket d's home slots are one contiguous range of the table, ascending with d. Inserting
- * the rows bucket by bucket keeps each core's probes inside a range that fits its cache,
- * instead of one cache miss per row into the whole table. One work-item per block of
- * block_rows consecutive rows; counts[b * buckets + d] holds block b's rows in bucket d (a
- * block's counters are its own and contiguous, so the cores do not share their lines). */
+/* Radix partitioning instead of the exact insert, for tables too big for the cache (one cache
+ * miss per row, and a locked atomic that keeps the next row's miss from overlapping it): the
+ * rows are ordered by bucket, the top bits of their hash's low half, and each bucket then fills
+ * its own slice of the table (groupby_insert_slices), small enough to stay in a core's cache.
+ * One work-item per block of block_rows consecutive rows; counts[b * buckets + d] holds block
+ * b's rows in bucket d (a block's counters are its own and contiguous, so the cores do not
+ * share their lines). */
 __kernel void groupby_radix_count(KEY_PARAMS, const uint rows, const uint block_rows,
                                   const uint blocks, const uint shift, __global uint *counts) {
     uint b = get_global_id(0);
@@ -279,7 +280,8 @@ __kernel void groupby_radix_count(KEY_PARAMS, const uint rows, const uint block_
 __kernel void groupby_radix_scatter(KEY_PARAMS, const uint rows, const uint block_rows,
                                     const uint blocks, const uint shift,
                                     __global const uint *counts, __global uint *cursors,
-                                    __global ulong *order_hash, __global uint *order_row) {
+                                    __global ulong *order_hash, __global uint *order_row,
+                                    __global uint *bucket_start) {
     uint b = get_global_id(0);
     if (b >= blocks)
         return;
@@ -294,13 +296,94 @@ __kernel void groupby_radix_scatter(KEY_PARAMS, const uint rows, const uint bloc
             start += c;
         }
         cursor[d] = mine;
+        if (b == 0)
+            bucket_start[d] = mine;
     }
+    if (b == 0)
+        bucket_start[buckets] = rows;
     uint begin = min(b * block_rows, rows), end = min(begin + block_rows, rows);
     for (uint row = begin; row < end; row++) {
         ulong h = exact_hash(KEY_ARGS, row);
         uint at = cursor[(uint)h >> shift]++;
         order_hash[at] = h;
         order_row[at] = row;
+    }
+}
+
+/* Pass 1 after radix partitioning: each bucket owns a slice of the table and is inserted by
+ * one work-item alone, so the slice needs no atomics, and the work-item clears it just before
+ * inserting (the clearing brings it into the core's cache, where every probe then hits). Slots
+ * are groupby_insert_exact's; a slot's hash halves are written with its owner, so equal halves
+ * are the same key (but for the null / NULL_TAG pair, compared by rows). Slices are the
+ * bucket's share of the hash range (by_rows 0: hashes are uniform, so the groups are too, even
+ * when a few heavy keys make the rows skewed) or of the rows (by_rows 1: a slice then holds
+ * 4/3 of its rows at the size that cannot fill up, which the host gives as the last resort). A
+ * slice past 3/4 full, or full, marks the table full, and the host grows it. */
+__kernel void groupby_insert_slices(KEY_PARAMS, const uint rows, const uint buckets,
+                                    __global const uint *bucket_start,
+                                    __global const ulong *order_hash,
+                                    __global const uint *order_row, __global uint *slots,
+                                    const uint capacity, const uint by_rows,
+                                    __global uint *row_slot, const uint count_rows,
+                                    volatile __global uint *state) {
+    const ulong null_hash = mix64(HASH_SEED ^ NULL_TAG);
+    const uint bits = 31 - clz(buckets);
+    const bool has_validity = (key_info & KEY_HAS_VALIDITY) != 0;
+    for (uint d = get_global_id(0); d < buckets; d += get_global_size(0)) {
+        if (state[STATE_FULL])
+            break;
+        uint first = bucket_start[d], last = bucket_start[d + 1];
+        uint start = by_rows ? (uint)((ulong)first * capacity / rows)
+                             : (uint)(((ulong)d * capacity) >> bits);
+        uint end = by_rows ? (uint)((ulong)last * capacity / rows)
+                           : (uint)(((ulong)(d + 1) * capacity) >> bits);
+        uint size = end - start, limit = size - size / 4, claims = 0, done = 0;
+        for (uint w = 4 * start; w < 4 * end; w++)
+            slots[w] = 0;
+        bool full = false;
+        for (uint i = first; i < last; i++) {
+            uint row = order_row[i];
+            ulong h = order_hash[i];
+            uint lo = (uint)h, hi = (uint)(h >> 32);
+            bool ambiguous = has_validity && h == null_hash;
+            uint slot = start + mul_hi(bits < 32 ? lo << bits : 0u, size);
+            bool placed = false;
+            for (uint probe = 0; probe < size; probe++) {
+                __global uint *s = &slots[4 * slot];
+                uint o = s[0];
+                if (o == 0) {
+                    full = claims == limit;
+                    if (!full) {
+                        s[0] = row + 1;
+                        s[2] = lo;
+                        s[3] = hi;
+                        claims++;
+                        placed = true;
+                    }
+                    break;
+                }
+                if (s[2] == lo && s[3] == hi && (!ambiguous || rows_equal(KEY_ARGS, o - 1, row))) {
+                    placed = true;
+                    break;
+                }
+                slot = slot + 1 < end ? slot + 1 : start;
+            }
+            if (!placed) {
+                full = true;
+                break;
+            }
+            if (count_rows)
+                slots[4 * slot + 1]++;
+            else
+                row_slot[row] = slot;
+            done++;
+        }
+        atomic_add(&state[STATE_FILL], claims);
+        atomic_add(&state[STATE_ROWS_DONE], done);
+        if (full) {
+            atomic_xchg(&state[STATE_FULL], 1u);
+            break;
+        }
     }
 }
 
@@ -316,36 +399,29 @@ __kernel void groupby_radix_scatter(KEY_PARAMS, const uint rows, const uint bloc
  * compare rows as groupby_insert does. The home slot is the hash's low half scaled to the
  * capacity (no power of two needed, so the host sizes the table to the groups it expects, and
  * a smaller table stays in cache). count_rows: every row counts itself into its slot (all
- * aggregates are row counts), and row_slot is not written. ordered: the rows come in the order
- * of groupby_radix_scatter, with their hashes (see there). A row that probes probe_limit slots
- * (at most the capacity) marks the table full: rows in hash order pile into one range of a
- * table too small for them, and every row would walk the whole pile before the fill limit
- * stopped them. */
+ * aggregates are row counts), and row_slot is not written. */
 __kernel void groupby_insert_exact(KEY_PARAMS, const uint rows, const uint chunk,
                                    volatile __global uint *slots, const uint capacity,
                                    __global uint *row_slot, volatile __global uint *state,
-                                   const uint fill_limit, const uint count_rows, const uint ordered,
-                                   __global const ulong *order_hash, __global const uint *order_row,
-                                   const uint probe_limit) {
+                                   const uint fill_limit, const uint count_rows) {
     __local uint claimed, done;
     if (get_local_id(0) == 0) {
         claimed = 0;
         done = 0;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    const ulong null_hash = mix64(HASH_SEED ^ NULL_TAG);
     uint begin, end, step, my_done = 0;
     row_range(rows, chunk, &begin, &end, &step);
-    for (uint i = begin; i < end; i += step) {
+    for (uint row = begin; row < end; row += step) {
         if (state[STATE_FULL])
             break;
-        uint row = ordered ? order_row[i] : i;
-        ulong h = ordered ? order_hash[i] : exact_hash(KEY_ARGS, row);
-        bool ambiguous = (key_info & KEY_HAS_VALIDITY) && h == null_hash;
+        ulong part = key_part_hash(key_info, values0, valid0, bytes0, row);
+        bool ambiguous = (key_info & KEY_HAS_VALIDITY) && part == NULL_TAG;
+        ulong h = mix64(HASH_SEED ^ part);
         uint lo = (uint)h, hi = (uint)(h >> 32);
         uint slot = mul_hi(lo, capacity);
         bool placed = false;
-        for (uint probe = 0; probe < probe_limit; probe++) {
+        for (uint probe = 0; probe < capacity; probe++) {
             volatile __global uint *s = &slots[4 * slot];
             uint o = s[0];
             if (o == 0) {

@@ -6,7 +6,6 @@
 
 #include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -36,9 +35,9 @@
 #define RADIX_SLICE_SHARE 128
 #define RADIX_BITS_MIN    2
 #define RADIX_BITS_MAX    12
-/* Probes after which an ordered insert gives up on a table (see groupby_insert_exact): at the
- * fill limit of a table big enough for its groups, runs this long practically never occur. */
-#define RADIX_PROBES_MAX 1024
+/* Slices of fewer slots would see their share of the groups vary too much around 60% (the
+ * target fill), and a slice past 3/4 regrows the whole table. */
+#define RADIX_SLICE_SLOTS_MIN 4096
 
 /* Shared with groupby.cl. */
 enum { STATE_FILL, STATE_FULL, STATE_ROWS_DONE, STATE_GROUPS, STATE_WORDS };
@@ -61,6 +60,7 @@ enum {
     K_REMAP,
     K_RADIX_COUNT,
     K_RADIX_SCATTER,
+    K_INSERT_SLICES,
     K_SEED,
     K_AGGREGATE,
     K_AGGREGATE_LOCAL,
@@ -68,9 +68,9 @@ enum {
     K_COUNT
 };
 static const char *const kernel_names[K_COUNT] = {
-    "groupby_fill",      "groupby_insert",          "groupby_insert_exact",  "groupby_compact",
-    "groupby_remap",     "groupby_radix_count",     "groupby_radix_scatter", "groupby_seed",
-    "groupby_aggregate", "groupby_aggregate_local", "groupby_overflow"};
+    "groupby_fill",  "groupby_insert",      "groupby_insert_exact",    "groupby_compact",
+    "groupby_remap", "groupby_radix_count", "groupby_radix_scatter",   "groupby_insert_slices",
+    "groupby_seed",  "groupby_aggregate",   "groupby_aggregate_local", "groupby_overflow"};
 
 /* One aggregate's arrays as the host fallback folds them, in the kernels' form: count, a (the
  * int64 value or low word of an int64 sum, double bits, or the ordered image of a float
@@ -115,7 +115,7 @@ typedef struct groupby_call {
     /* radix_bits > 0: the rows are partitioned by that many hash bits before an exact insert,
      * into order_hash / order_row (see groupby_radix_count). */
     int radix_bits;
-    cl_mem order_hash, order_row;
+    cl_mem order_hash, order_row, bucket_start;
     cl_uint rows;
     int64_t capacity, groups;
     /* Per aggregate: the first overflowing group of a device int64 SUM (UINT32_MAX: none), on
@@ -284,7 +284,8 @@ static ember_status kernels_create(groupby_call *call, ember_program_cache *prog
             local = info->max_work_group_size;
         /* On CPU devices a work-group's items run one after another on one core: a local table
          * per single-item work-group then needs no local atomics (see fold_alone). */
-        if ((k == K_AGGREGATE_LOCAL || k == K_RADIX_COUNT || k == K_RADIX_SCATTER) &&
+        if ((k == K_AGGREGATE_LOCAL || k == K_RADIX_COUNT || k == K_RADIX_SCATTER ||
+             k == K_INSERT_SLICES) &&
             call->contiguous)
             local = 1;
         call->local_size[k] = local < 1 ? 1 : local;
@@ -375,9 +376,41 @@ static int64_t first_capacity(const groupby_call *call, int64_t rows,
     return clamp64(guess, SLOTS_MIN, sure_capacity(call, rows));
 }
 
+/* One insert of the partitioned rows, a work-item per bucket (see groupby_insert_slices): the
+ * slices clear themselves, so the table needs no fill. */
+static ember_status insert_slices(groupby_call *call) {
+    int64_t words = call->capacity * call->slot_words;
+    ember_status status = device_buffer(call, (size_t)words * sizeof(cl_uint), &call->slots);
+    if (status == EMBER_OK)
+        status = fill(call, call->state, STATE_WORDS / 2, 0);
+    cl_uint buckets = 1u << call->radix_bits, capacity = (cl_uint)call->capacity;
+    cl_uint by_rows = call->capacity >= sure_capacity(call, call->rows);
+    cl_uint count_rows = call->table_counts;
+    kernel_arg args[] = {ARG(call->rows),       ARG(buckets),         ARG(call->bucket_start),
+                         ARG(call->order_hash), ARG(call->order_row), ARG(call->slots),
+                         ARG(capacity),         ARG(by_rows),         ARG(call->row_slot),
+                         ARG(count_rows),       ARG(call->state)};
+    if (status == EMBER_OK)
+        status = set_key_args(call, K_INSERT_SLICES);
+    if (status == EMBER_OK)
+        status = set_args(call, K_INSERT_SLICES, KEY_ARG_COUNT, args, 11);
+    size_t local = call->local_size[K_INSERT_SLICES];
+    if (status == EMBER_OK)
+        status = launch(call, K_INSERT_SLICES, (buckets + local - 1) / local);
+    return status;
+}
+
 /* One insert attempt into a fresh table of call->capacity slots; *full says it must grow. */
 static ember_status insert_once(groupby_call *call, cl_uint hash_bits,
                                 cl_uint state_words[STATE_WORDS], bool *full) {
+    if (call->radix_bits > 0) {
+        ember_status status = insert_slices(call);
+        if (status == EMBER_OK)
+            status = read_buffer(call, call->state, true, STATE_WORDS * sizeof(cl_uint),
+                                 state_words, "group-by state");
+        *full = status == EMBER_OK && state_words[STATE_FULL] != 0;
+        return status;
+    }
     cl_uint mask = (cl_uint)(call->capacity - 1), capacity = (cl_uint)call->capacity;
     /* The fill limit keeps linear probing short: past 3/4 full it is cheaper to regrow. */
     cl_uint limit = (cl_uint)(call->capacity - call->capacity / 4);
@@ -390,23 +423,16 @@ static ember_status insert_once(groupby_call *call, cl_uint hash_bits,
         status = fill(call, call->slots, words / 2, 0);
     if (status == EMBER_OK)
         status = fill(call, call->state, STATE_WORDS / 2, 0);
-    cl_uint count_rows = call->table_counts, ordered = call->radix_bits > 0;
-    cl_mem order_hash = ordered ? call->order_hash : call->placeholder;
-    cl_mem order_row = ordered ? call->order_row : call->placeholder;
-    /* Capped only below the size that cannot fill up, so that it never fails there. */
-    cl_uint probe_limit = ordered && call->capacity < sure_capacity(call, call->rows)
-                              ? (cl_uint)(capacity < RADIX_PROBES_MAX ? capacity : RADIX_PROBES_MAX)
-                              : capacity;
+    cl_uint count_rows = call->table_counts;
     kernel_arg args[] = {ARG(call->rows), ARG(chunk),          ARG(hash_bits),   ARG(call->slots),
                          ARG(mask),       ARG(call->row_slot), ARG(call->state), ARG(limit)};
     kernel_arg exact_args[] = {ARG(call->rows), ARG(chunk),          ARG(call->slots),
                                ARG(capacity),   ARG(call->row_slot), ARG(call->state),
-                               ARG(limit),      ARG(count_rows),     ARG(ordered),
-                               ARG(order_hash), ARG(order_row),      ARG(probe_limit)};
+                               ARG(limit),      ARG(count_rows)};
     if (status == EMBER_OK)
         status = set_key_args(call, k);
     if (status == EMBER_OK)
-        status = call->exact ? set_args(call, k, KEY_ARG_COUNT, exact_args, 12)
+        status = call->exact ? set_args(call, k, KEY_ARG_COUNT, exact_args, 8)
                              : set_args(call, k, KEY_ARG_COUNT, args, 8);
     if (status == EMBER_OK)
         status = launch(call, k, groups);
@@ -422,10 +448,11 @@ static ember_status insert_once(groupby_call *call, cl_uint hash_bits,
 int ember_groupby_radix_bits(bool cpu_device, cl_ulong cache_bytes, int64_t slots) {
     int64_t table_bytes = slots * 16;
     if (!cpu_device || cache_bytes == 0 ||
-        table_bytes <= (int64_t)(cache_bytes / RADIX_TABLE_SHARE))
+        table_bytes <= (int64_t)(cache_bytes / RADIX_TABLE_SHARE) ||
+        (slots >> RADIX_BITS_MIN) < RADIX_SLICE_SLOTS_MIN)
         return 0;
     int bits = RADIX_BITS_MIN;
-    while (bits < RADIX_BITS_MAX &&
+    while (bits < RADIX_BITS_MAX && (slots >> (bits + 1)) >= RADIX_SLICE_SLOTS_MIN &&
            (table_bytes >> bits) > (int64_t)(cache_bytes / RADIX_SLICE_SHARE))
         bits++;
     return bits;
@@ -440,11 +467,6 @@ static ember_status radix_choose(groupby_call *call, const ember_groupby_tuning 
         call->radix_bits = forced > 0 ? (forced > RADIX_BITS_MAX ? RADIX_BITS_MAX : forced) : 0;
         return EMBER_OK;
     }
-    const char *env = getenv("EMBER_RADIX_BITS");
-    if (env) {
-        call->radix_bits = atoi(env);
-        return EMBER_OK;
-    }
     cl_ulong cache_bytes = 0;
     cl_int rc = clGetDeviceInfo(call->worker->info.device, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE,
                                 sizeof cache_bytes, &cache_bytes, NULL);
@@ -455,8 +477,8 @@ static ember_status radix_choose(groupby_call *call, const ember_groupby_tuning 
 }
 
 /* Partitions the rows by the top radix_bits bits of their hash (groupby_radix_count, then
- * groupby_radix_scatter) into order_hash / order_row. Done once per call: the order stays
- * right when the table regrows, as the scaled home slot rises with the hash at any capacity. */
+ * groupby_radix_scatter) into order_hash / order_row, with each bucket's first position in
+ * bucket_start. Done once per call: a regrown table has bigger slices of the same buckets. */
 static ember_status radix_partition(groupby_call *call) {
     cl_uint shift = (cl_uint)(32 - call->radix_bits), buckets = 1u << call->radix_bits;
     int64_t wanted = (int64_t)call->worker->info.compute_units * GROUPS_PER_UNIT;
@@ -473,17 +495,25 @@ static ember_status radix_partition(groupby_call *call) {
         status = device_buffer(call, (size_t)call->rows * sizeof(cl_ulong), &call->order_hash);
     if (status == EMBER_OK)
         status = device_buffer(call, (size_t)call->rows * sizeof(cl_uint), &call->order_row);
+    if (status == EMBER_OK)
+        status = device_buffer(call, ((size_t)buckets + 1) * sizeof(cl_uint), &call->bucket_start);
     kernel_arg count_args[] = {ARG(call->rows), ARG(block_rows), ARG(blocks), ARG(shift),
                                ARG(counts)};
-    kernel_arg scatter_args[] = {
-        ARG(call->rows), ARG(block_rows), ARG(blocks),           ARG(shift),
-        ARG(counts),     ARG(cursors),    ARG(call->order_hash), ARG(call->order_row)};
+    kernel_arg scatter_args[] = {ARG(call->rows),
+                                 ARG(block_rows),
+                                 ARG(blocks),
+                                 ARG(shift),
+                                 ARG(counts),
+                                 ARG(cursors),
+                                 ARG(call->order_hash),
+                                 ARG(call->order_row),
+                                 ARG(call->bucket_start)};
     for (int k = K_RADIX_COUNT; k <= K_RADIX_SCATTER && status == EMBER_OK; k++) {
         size_t local = call->local_size[k];
         status = set_key_args(call, k);
         if (status == EMBER_OK)
             status = k == K_RADIX_COUNT ? set_args(call, k, KEY_ARG_COUNT, count_args, 5)
-                                        : set_args(call, k, KEY_ARG_COUNT, scatter_args, 8);
+                                        : set_args(call, k, KEY_ARG_COUNT, scatter_args, 9);
         if (status == EMBER_OK)
             status = launch(call, k, (blocks + local - 1) / local);
     }
@@ -497,15 +527,15 @@ static ember_status radix_partition(groupby_call *call) {
 static ember_status build_table(groupby_call *call, const ember_groupby_tuning *tuning) {
     cl_uint hash_bits = tuning && tuning->hash_bits > 0 ? (cl_uint)tuning->hash_bits : 0;
     call->capacity = first_capacity(call, call->rows, tuning);
-    ember_status partitioned = radix_choose(call, tuning);
-    if (partitioned != EMBER_OK)
-        return partitioned;
-    if (call->radix_bits > 0 && (partitioned = radix_partition(call)) != EMBER_OK)
-        return partitioned;
     for (int failures = 0;; failures++) {
         cl_uint state[STATE_WORDS];
         bool full = false;
-        ember_status status = insert_once(call, hash_bits, state, &full);
+        /* Chosen again after each growth: a first guess without a hint is small. */
+        ember_status status = call->radix_bits > 0 ? EMBER_OK : radix_choose(call, tuning);
+        if (status == EMBER_OK && call->radix_bits > 0 && !call->order_hash)
+            status = radix_partition(call);
+        if (status == EMBER_OK)
+            status = insert_once(call, hash_bits, state, &full);
         if (status != EMBER_OK)
             return status;
         if (!full) {
