@@ -110,6 +110,9 @@ typedef struct groupby_call {
      * table_counts: every aggregate is a row count, counted in the table, so no per-row group
      * ids are made and the counts arrive in group_rows. */
     bool exact, table_counts;
+    /* table_counts would do: the build turns it on once it partitions (the slices count their
+     * rows without atomics, so few groups cost nothing there) */
+    bool countable;
     cl_uint slot_words;
     cl_mem group_rows;
     /* radix_bits > 0: the rows are partitioned by that many hash bits before an exact insert,
@@ -532,8 +535,10 @@ static ember_status build_table(groupby_call *call, const ember_groupby_tuning *
         bool full = false;
         /* Chosen again after each growth: a first guess without a hint is small. */
         ember_status status = call->radix_bits > 0 ? EMBER_OK : radix_choose(call, tuning);
-        if (status == EMBER_OK && call->radix_bits > 0 && !call->order_hash)
+        if (status == EMBER_OK && call->radix_bits > 0 && !call->order_hash) {
             status = radix_partition(call);
+            call->table_counts = call->table_counts || call->countable;
+        }
         if (status == EMBER_OK)
             status = insert_once(call, hash_bits, state, &full);
         if (status != EMBER_OK)
@@ -1032,22 +1037,23 @@ static ember_status keys_prepare(groupby_call *call, const ember_device_column *
  * is forced, and the groups are expected to be too many for the work-group-local table (few
  * groups would have every row's atomic increment fight over a few hot slots): the per-row
  * group ids, their remap and the aggregate pass are then skipped, and no 64-bit atomics are
- * needed (a slot's 32-bit count holds a batch's rows). */
+ * needed (a slot's 32-bit count holds a batch's rows). Without such a hint they are still taken
+ * in the table if the build ends up radix-partitioned (see countable). */
 static void table_choose(groupby_call *call, const ember_device_column *const *keys, int key_count,
                          const ember_agg_input *aggs, int agg_count,
                          const ember_groupby_tuning *tuning) {
     int hash_bits = tuning ? tuning->hash_bits : 0;
     call->exact = key_count == 1 && keys[0]->host->type != EMBER_TYPE_STRING &&
                   (hash_bits <= 0 || hash_bits >= 64);
-    call->table_counts =
-        call->exact && tuning && tuning->force_path == 0 && tuning->groups_hint > LOCAL_SLOTS_MAX;
+    call->countable = call->exact && (!tuning || tuning->force_path == 0);
     for (int a = 0; a < agg_count; a++) {
         const ember_agg_input *agg = &aggs[a];
         bool counts_rows =
             agg->op == EMBER_AGG_OP_COUNT && !agg->counts &&
             (!agg->values || (!agg->values->validity && !agg->values->host->validity));
-        call->table_counts = call->table_counts && counts_rows;
+        call->countable = call->countable && counts_rows;
     }
+    call->table_counts = call->countable && tuning && tuning->groups_hint > LOCAL_SLOTS_MAX;
     call->slot_words = call->exact ? 4 : 2;
 }
 
