@@ -161,14 +161,22 @@ static void inputs_make(call_inputs *in, const table *t, const agg_spec *specs, 
     }
 }
 
+/* Radix bits every call gets where its tuning leaves them automatic (the radix tests set it, so
+ * that the helpers' inner calls, such as check_merge's partials and merge, take that path). */
+static int radix_bits_forced;
+
 static ember_status run_groupby(const table *t, const agg_spec *specs, int agg_count,
                                 const ember_column *counts, const ember_groupby_tuning *tuning,
                                 ember_group_result *out, ember_error *err) {
     call_inputs in;
     inputs_make(&in, t, specs, agg_count, counts);
+    ember_groupby_tuning forced = tuning ? *tuning : (ember_groupby_tuning){0};
+    if (forced.radix_bits == 0)
+        forced.radix_bits = radix_bits_forced;
     ember_error_clear(err);
     return ember_groupby_device(tu_programs, worker, worker->queues[0], in.key_pointers,
-                                t->key_count, in.aggs, agg_count, t->rows, tuning, out, err);
+                                t->key_count, in.aggs, agg_count, t->rows,
+                                tuning || radix_bits_forced ? &forced : NULL, out, err);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1223,6 +1231,172 @@ static void test_exact_float_keys_counted(void **state) {
     table_clear(&t);
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Radix-partitioned exact inserts (groupby_radix_count / _scatter / groupby_insert_slices).
+ * ------------------------------------------------------------------------------------- */
+
+/* The int64 key whose hash has a low half with top bits prefix (of prefix_bits) and the rest
+ * from r: every such key falls into one radix bucket for any radix bits up to prefix_bits. */
+static int64_t key_in_bucket(uint64_t r, uint32_t prefix, int prefix_bits) {
+    uint32_t low = (uint32_t)(prefix << (32 - prefix_bits)) | ((uint32_t)r >> prefix_bits);
+    return key_with_hash((r & 0xffffffff00000000ULL) | low | (low == 0 ? 1u : 0u));
+}
+
+static const int radix_choices[] = {1, 2, 5, 12};
+
+/* Many groups spread over every bucket, with every aggregate and path, regrown from a table
+ * far too small and from hints far too small, and merged; on a device without 64-bit atomics
+ * too (row counts in the table, the rest by the host). */
+static void test_radix_many_groups(void **state) {
+    need_device();
+    table t;
+    int_key_table(&t, 50000, distinct_key, 41);
+    for (int64_t i = 0; i < 30000; i++) { /* and keys seen many times */
+        uint64_t seed = (uint64_t)i;
+        append_int(&t.keys[0], (int64_t)(next_random(&seed) % 20000) - 10000);
+        append_values(&t, &seed, 0);
+        table_end_row(&t);
+    }
+    for (size_t c = 0; c < sizeof radix_choices / sizeof radix_choices[0]; c++) {
+        radix_bits_forced = radix_choices[c];
+        check_path(&t, count_rows_only, 1, &(ember_groupby_tuning){.groups_hint = 60000});
+        check_path(&t, count_rows_only, 1, &(ember_groupby_tuning){0});
+        check_path(&t, count_rows_only, 1, &(ember_groupby_tuning){.initial_slots = 1});
+        check_path(&t, count_rows_only, 1, &(ember_groupby_tuning){.groups_hint = 10});
+        check_paths(&t, every_op, EVERY_OP_COUNT, (ember_groupby_tuning){.groups_hint = 60000});
+        check_paths(&t, every_op, 3, (ember_groupby_tuning){.initial_slots = 100});
+        check_merge(&t, count_rows_only, 1, 0);
+        check_merge(&t, every_op, EVERY_OP_COUNT, 0);
+    }
+    ember_worker hidden = tu_workers[0];
+    hidden.info.int64_atomics = false;
+    worker = &hidden;
+    radix_bits_forced = 5;
+    check_path(&t, count_rows_only, 1, &(ember_groupby_tuning){.groups_hint = 60000});
+    check_path(&t, every_op, EVERY_OP_COUNT, &(ember_groupby_tuning){.initial_slots = 1});
+    worker = &tu_workers[0];
+    radix_bits_forced = 0;
+    table_clear(&t);
+}
+
+/* Skew: every row in one bucket (thousands of groups in one slice: it fills, the table grows
+ * until a slice per bucket's rows holds them), one key in half the rows, and buckets left
+ * empty: a few keys, or one row, spread over 4096 buckets. */
+static void test_radix_skew_and_empty_buckets(void **state) {
+    need_device();
+    ember_type key_type = EMBER_TYPE_INT64;
+    table t;
+    table_init(&t, 1, &key_type, 2, value_types);
+    uint64_t seed = 42;
+    for (int64_t i = 0; i < 40000; i++) {
+        uint64_t r = next_random(&seed) * 0x9e3779b97f4a7c15ULL;
+        append_int(&t.keys[0],
+                   i % 2 ? 7 : key_in_bucket(r % 6000 * 0x2545f4914f6cdd1dULL, 0xa5b, 12));
+        append_values(&t, &seed, 0);
+        table_end_row(&t);
+    }
+    for (size_t c = 0; c < sizeof radix_choices / sizeof radix_choices[0]; c++) {
+        radix_bits_forced = radix_choices[c];
+        check_path(&t, count_rows_only, 1, &(ember_groupby_tuning){.groups_hint = 6000});
+        check_path(&t, count_rows_only, 1, &(ember_groupby_tuning){.initial_slots = 1});
+        check_paths(&t, every_op, EVERY_OP_COUNT, (ember_groupby_tuning){.groups_hint = 6000});
+    }
+    table_clear(&t);
+
+    table few;
+    int_key_table(&few, 5000, uniform_key, 43); /* 1000 keys */
+    table one;
+    int_key_table(&one, 1, distinct_key, 44);
+    radix_bits_forced = 12;
+    check_path(&few, count_rows_only, 1, &(ember_groupby_tuning){0});
+    check_paths(&few, every_op, EVERY_OP_COUNT, (ember_groupby_tuning){.groups_hint = 100000});
+    check_paths(&one, every_op, EVERY_OP_COUNT, (ember_groupby_tuning){0});
+    check_path(&one, count_rows_only, 1, &(ember_groupby_tuning){.groups_hint = 100000});
+    radix_bits_forced = 0;
+    table_clear(&few);
+    table_clear(&one);
+}
+
+/* Null keys beside the key equal to the null's tag (the one pair with equal hashes) and keys
+ * whose hash halves collide or are zero; float keys (-0.0 is 0.0, every NaN one group). */
+static void test_radix_nulls_and_floats(void **state) {
+    need_device();
+    ember_type key_type = EMBER_TYPE_INT64;
+    table t;
+    table_init(&t, 1, &key_type, 2, value_types);
+    uint64_t seed = 45;
+    for (int64_t i = 0; i < 30000; i++) {
+        uint64_t r = next_random(&seed);
+        if (r % 7 == 0)
+            append_null(&t.keys[0]);
+        else if (r % 7 == 1)
+            append_int(&t.keys[0], (int64_t)KERNEL_NULL_TAG);
+        else if (r % 7 == 2)
+            append_int(&t.keys[0], key_with_hash((r % 50) << 40)); /* low half 0 */
+        else if (r % 7 == 3)
+            append_int(&t.keys[0], key_with_hash(0x1234567800000000ULL | (r % 50)));
+        else
+            append_int(&t.keys[0], (int64_t)(r % 9000));
+        append_values(&t, &seed, 0);
+        table_end_row(&t);
+    }
+    static const uint64_t special[] = {0x0000000000000000ULL, 0x8000000000000000ULL,
+                                       0x7ff8000000000000ULL, 0x7ff0000000000001ULL,
+                                       0xfff8000000000000ULL, 0x7ff0000000000000ULL};
+    key_type = EMBER_TYPE_FLOAT64;
+    table floats;
+    table_init(&floats, 1, &key_type, 2, value_types);
+    for (int64_t i = 0; i < 30000; i++) {
+        uint64_t r = next_random(&seed) % 12000;
+        if (r < 6)
+            append_float(&floats.keys[0], bits_double(special[r]));
+        else if (r == 6)
+            append_null(&floats.keys[0]);
+        else
+            append_float(&floats.keys[0], (double)r * -0.25);
+        append_values(&floats, &seed, 0);
+        table_end_row(&floats);
+    }
+    for (size_t c = 0; c < sizeof radix_choices / sizeof radix_choices[0]; c++) {
+        radix_bits_forced = radix_choices[c];
+        check_path(&t, count_rows_only, 1, &(ember_groupby_tuning){.groups_hint = 10000});
+        check_path(&t, count_rows_only, 1, &(ember_groupby_tuning){.initial_slots = 1});
+        check_paths(&t, every_op, EVERY_OP_COUNT, (ember_groupby_tuning){0});
+        check_merge(&t, count_rows_only, 1, 0);
+        check_path(&floats, count_rows_only, 1, &(ember_groupby_tuning){.groups_hint = 10000});
+        check_paths(&floats, every_op, EVERY_OP_COUNT, (ember_groupby_tuning){.initial_slots = 1});
+        check_merge(&floats, every_op, EVERY_OP_COUNT, 0);
+    }
+    radix_bits_forced = 0;
+    table_clear(&t);
+    table_clear(&floats);
+}
+
+/* The automatic choice: only CPU devices, only tables too big for the device's cache, with
+ * slices of a fraction of it; a big batch and a big hint take the path, a batch with few
+ * groups and any hint does not need to, and both agree with the reference. */
+static void test_radix_choice(void **state) {
+    const cl_ulong cache = 32u << 20;
+    assert_int_equal(ember_groupby_radix_bits(true, cache, 1700), 0);
+    assert_int_equal(ember_groupby_radix_bits(true, cache, 100000), 0);
+    assert_int_equal(ember_groupby_radix_bits(false, cache, 1333376), 0);
+    assert_int_equal(ember_groupby_radix_bits(true, 0, 1333376), 0);
+    assert_int_equal(ember_groupby_radix_bits(true, cache, 1333376), 7);    /* 21 MB: 164 KB */
+    assert_int_equal(ember_groupby_radix_bits(true, 1u << 20, 1333376), 8); /* 4096-slot floor */
+    need_device();
+    table t;
+    int_key_table(&t, 300000, distinct_key, 46);
+    check_path(&t, count_rows_only, 1, &(ember_groupby_tuning){.groups_hint = 300000});
+    check_path(&t, count_rows_only, 1, &(ember_groupby_tuning){0});
+    check_path(&t, every_op, 3, &(ember_groupby_tuning){.groups_hint = 300000});
+    check_path(&t, count_rows_only, 1, &(ember_groupby_tuning){.radix_bits = -1});
+    table_clear(&t);
+    int_key_table(&t, 20000, uniform_key, 47);
+    check_path(&t, count_rows_only, 1, &(ember_groupby_tuning){.groups_hint = 1000});
+    check_path(&t, count_rows_only, 1, &(ember_groupby_tuning){.groups_hint = 1000000});
+    table_clear(&t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uniform),
@@ -1249,6 +1423,10 @@ int main(void) {
         cmocka_unit_test(test_exact_colliding_keys),
         cmocka_unit_test(test_exact_regrow),
         cmocka_unit_test(test_exact_float_keys_counted),
+        cmocka_unit_test(test_radix_many_groups),
+        cmocka_unit_test(test_radix_skew_and_empty_buckets),
+        cmocka_unit_test(test_radix_nulls_and_floats),
+        cmocka_unit_test(test_radix_choice),
     };
     return cmocka_run_group_tests(tests, tu_devices_open, tu_devices_close);
 }
