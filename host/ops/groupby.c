@@ -406,6 +406,11 @@ static ember_status merge_partials(groupby_context *ctx, const ember_schema *out
     ember_groupby_tuning tuning = ctx->tuning;
     if (!tuning.groups_hint)
         tuning.groups_hint = merge_groups_estimate(ctx);
+    /* Each partial lists its groups in its table's order, which is hash order, so the merge's
+     * insert already sweeps its table once per partial: radix partitioning would only add its
+     * passes. */
+    if (!tuning.radix_bits)
+        tuning.radix_bits = -1;
     status = ember_groupby_device(session->programs, worker, worker->queues[0], key_ptrs,
                                   plan->key_count, inputs, plan->agg_count, merged.rows, &tuning,
                                   &result, err);
