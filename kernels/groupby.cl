@@ -346,7 +346,9 @@ __kernel void groupby_insert_slices(KEY_PARAMS, const uint rows, const uint buck
             ulong h = order_hash[i];
             uint lo = (uint)h, hi = (uint)(h >> 32);
             bool ambiguous = has_validity && h == null_hash;
-            uint slot = start + mul_hi(bits < 32 ? lo << bits : 0u, size);
+            /* The hash bits below the bucket's, scaled to the slice by a 64-bit product (pocl
+             * builds a 32-bit mul_hi from 16-bit pieces). */
+            uint slot = start + (uint)(((ulong)(lo << bits) * size) >> 32);
             bool placed = false;
             for (uint probe = 0; probe < size; probe++) {
                 __global uint *s = &slots[4 * slot];
