@@ -476,6 +476,10 @@ static ember_status radix_choose(groupby_call *call, const ember_groupby_tuning 
     if (rc != CL_SUCCESS)
         return cl_failed(call, rc, "clGetDeviceInfo", "CL_DEVICE_GLOBAL_MEM_CACHE_SIZE");
     call->radix_bits = ember_groupby_radix_bits(call->contiguous, cache_bytes, call->capacity);
+    /* The partitioned rows' hashes take one more buffer of 8 bytes a row: where the device
+     * cannot allocate that, the unpartitioned insert still works. */
+    if ((cl_ulong)call->rows * sizeof(cl_ulong) > call->worker->info.max_allocation)
+        call->radix_bits = 0;
     return EMBER_OK;
 }
 
