@@ -38,6 +38,10 @@
 /* Slices of fewer slots would see their share of the groups vary too much around 60% (the
  * target fill), and a slice past 3/4 regrows the whole table. */
 #define RADIX_SLICE_SLOTS_MIN 4096
+/* Blocks of rows for the histogram and scatter: a few per compute unit, so that the cores stay
+ * busy, but a bounded number, as each block's work-item reads every block's counts. */
+#define RADIX_BLOCKS_PER_UNIT 4
+#define RADIX_BLOCKS_MAX      256
 
 /* Shared with groupby.cl. */
 enum { STATE_FILL, STATE_FULL, STATE_ROWS_DONE, STATE_GROUPS, STATE_WORDS };
@@ -488,9 +492,8 @@ static ember_status radix_choose(groupby_call *call, const ember_groupby_tuning 
  * bucket_start. Done once per call: a regrown table has bigger slices of the same buckets. */
 static ember_status radix_partition(groupby_call *call) {
     cl_uint shift = (cl_uint)(32 - call->radix_bits), buckets = 1u << call->radix_bits;
-    int64_t wanted = (int64_t)call->worker->info.compute_units * GROUPS_PER_UNIT;
-    if (wanted < 1)
-        wanted = 1;
+    int64_t wanted = clamp64((int64_t)call->worker->info.compute_units * RADIX_BLOCKS_PER_UNIT, 1,
+                             RADIX_BLOCKS_MAX);
     cl_uint block_rows = (cl_uint)((call->rows + wanted - 1) / wanted);
     cl_uint blocks = (call->rows + block_rows - 1) / block_rows;
     size_t count_bytes = (size_t)blocks * buckets * sizeof(cl_uint);
