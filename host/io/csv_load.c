@@ -38,9 +38,9 @@ typedef struct load_state {
      * the null value (SIZE_MAX when there is none). */
     const unsigned char *kinds;
     size_t fast_null_len;
-    /* The grouped columns' dictionaries in the making, and each column's (NULL where none). The
-     * fast path adds a value as it stores it, while its bytes are in the L1 cache; a row's other
-     * values go in when it is complete, and a dropped row's come out again. */
+    /* The grouped columns' dictionaries in the making, and each column's (NULL where none). A
+     * value goes in as it is stored, while its bytes are in the L1 cache; a dropped row's come
+     * out again. */
     struct grouped_column *grouped;
     int grouped_count;
     ember_dictionary_builder **column_builder;
@@ -144,6 +144,12 @@ static inline bool append_string(ember_column *column, const char *text, size_t 
     return true;
 }
 
+/* Column c took a value: a grouped column's builder takes it too, as the fast path's does. */
+static inline void group_value(load_state *s, int c) {
+    if (s->column_builder && s->column_builder[c])
+        ember_dictionary_builder_add(s->column_builder[c]);
+}
+
 /* Appends one converted value, or null, to column c. readable8: text[0..8) may be read whatever
  * len is (the word forms of the number parsers). */
 static inline void store_field(load_state *s, int c, const char *text, size_t len, bool is_null,
@@ -181,6 +187,8 @@ static inline void store_field(load_state *s, int c, const char *text, size_t le
     }
     if (!ok)
         out_of_memory(s, c, too_big);
+    else
+        group_value(s, c);
 }
 
 /* One field as libcsv delivers it (data NULL for an unquoted empty field). */
@@ -236,14 +244,6 @@ static void drop_record(load_state *s, int64_t rows_before) {
 
 static void report_failfast(load_state *s, const char *buf, const ember_split *split);
 
-/* A row was kept (and is in every converted column): the grouped columns take its values, but
- * those the fast path took already. */
-static inline void add_groups(load_state *s) {
-    for (int k = 0; k < s->grouped_count; k++)
-        if (s->grouped[k].builder.rows < s->out->rows)
-            ember_dictionary_builder_add(&s->grouped[k].builder);
-}
-
 static void on_record(int terminator, void *context) {
     load_state *s = context;
     (void)terminator;
@@ -264,6 +264,7 @@ static void on_record(int terminator, void *context) {
                 out_of_memory(s, c, false);
                 return;
             }
+            group_value(s, c);
         }
     }
     if (s->row_malformed) {
@@ -271,8 +272,6 @@ static void on_record(int terminator, void *context) {
         case EMBER_CSV_PERMISSIVE:
             s->out->rows_malformed++;
             s->out->rows++;
-            if (!s->widening)
-                add_groups(s);
             break;
         case EMBER_CSV_DROPMALFORMED:
             s->out->rows_dropped++;
@@ -286,8 +285,6 @@ static void on_record(int terminator, void *context) {
         }
     } else {
         s->out->rows++;
-        if (!s->widening)
-            add_groups(s);
     }
     s->record++;
     s->field = 0;
@@ -421,7 +418,6 @@ static inline __attribute__((always_inline)) void fast_record(load_state *s, con
                                                               int *field, int terminator) {
     if (*field == f->count && !s->row_malformed && !s->widening && !s->stop) {
         s->out->rows++;
-        add_groups(s);
         s->record++;
         *field = 0;
         return;
