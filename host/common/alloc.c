@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static atomic_long fail_countdown;
@@ -84,13 +85,27 @@ size_t ember_aligned_size(size_t size) {
     return (size + page - 1) / page * page;
 }
 
+/* Blocks of at least two huge pages (a partition's columns) are aligned to them and offered to
+ * the kernel as transparent huge pages: a fresh column then faults in 2 MiB at a time, not 4 KiB
+ * (the faults of fresh column buffers were a visible share of a scan). */
+#define HUGE_PAGE ((size_t)2 << 20)
+
 void *ember_malloc_aligned(size_t size) {
     size_t rounded = ember_aligned_size(size);
     if (rounded == 0 || injected_failure())
         return NULL;
+    size_t alignment = page_size();
+    if (rounded >= 2 * HUGE_PAGE && rounded <= SIZE_MAX - HUGE_PAGE) {
+        alignment = HUGE_PAGE;
+        rounded = (rounded + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    }
     void *ptr = NULL;
-    if (posix_memalign(&ptr, page_size(), rounded) != 0)
+    if (posix_memalign(&ptr, alignment, rounded) != 0)
         return NULL;
+#if defined(MADV_HUGEPAGE)
+    if (alignment == HUGE_PAGE)
+        madvise(ptr, rounded, MADV_HUGEPAGE); /* advice only: no huge pages is no error */
+#endif
     return ptr;
 }
 
