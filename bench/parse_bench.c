@@ -5,6 +5,9 @@
  *
  * Usage: ember-parse-bench FILE [--schema SPEC] [--columns all|q1|q5|none] [--threads N]
  *                              [--parts N] [--trials N] [--only split|libcsv|convert|ember]
+ *                              [--groups none|pass|parse]
+ * --groups: the category column's groups too (a group-by by it): found in a pass over the parsed
+ * column (ember_dictionary_build) or while parsing (ember_csv_parse_split_grouped).
  * Prints one line per measurement: the median (and min) wall seconds over the trials, MB/s of
  * the bytes after the header (MB = 10^6 bytes) at the median, and the median CPU seconds of the
  * process (all threads): on a shared machine the CPU time shows the work when the wall time
@@ -133,6 +136,8 @@ typedef struct parse_job {
     int split_count;
     const ember_schema *schema;
     const bool *wanted;
+    const bool *grouped; /* NULL: no groups */
+    bool groups_pass;    /* the groups in a pass after the parse, not during it */
     ember_csv_config config;
     pthread_mutex_t lock;
     int next;
@@ -152,8 +157,17 @@ static void *parse_worker(void *raw) {
         ember_partition part;
         ember_error err;
         ember_error_clear(&err);
-        ember_status status = ember_csv_parse_split(job->data, &job->splits[index], job->schema,
-                                                    job->wanted, &job->config, &part, needed, &err);
+        ember_dictionary dictionaries[64] = {{0}};
+        ember_status status =
+            ember_csv_parse_split_grouped(job->data, &job->splits[index], job->schema, job->wanted,
+                                          job->groups_pass ? NULL : job->grouped, &job->config,
+                                          &part, needed, dictionaries, &err);
+        for (int c = 0; status == EMBER_OK && job->groups_pass && c < job->schema->count; c++)
+            if (job->grouped[c])
+                ember_dictionary_build(&part.columns[c], ember_dictionary_max_groups(part.rows),
+                                       &dictionaries[c]);
+        for (int c = 0; c < job->schema->count; c++)
+            ember_dictionary_clear(&dictionaries[c]);
         pthread_mutex_lock(&job->lock);
         if (status != EMBER_OK) {
             fprintf(stderr, "parse failed: %s\n", err.message);
@@ -182,12 +196,13 @@ static bool parse_all(parse_job *job, int threads) {
 
 static void usage(void) {
     fprintf(stderr, "usage: ember-parse-bench FILE [--schema SPEC] [--columns all|q1|q5|none] "
-                    "[--threads N] [--parts N] [--trials N] [--only split|libcsv|convert|ember]\n");
+                    "[--threads N] [--parts N] [--trials N] [--only split|libcsv|convert|ember] "
+                    "[--groups none|pass|parse]\n");
     exit(2);
 }
 
 int main(int argc, char **argv) {
-    const char *path = NULL, *spec = SALES_SCHEMA, *columns = "all", *only = NULL;
+    const char *path = NULL, *spec = SALES_SCHEMA, *columns = "all", *only = NULL, *groups = "none";
     int threads = 2, parts = 0, trials = 5;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--schema") && i + 1 < argc)
@@ -202,6 +217,8 @@ int main(int argc, char **argv) {
             trials = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc)
             only = argv[++i];
+        else if (!strcmp(argv[i], "--groups") && i + 1 < argc)
+            groups = argv[++i];
         else if (argv[i][0] != '-' && !path)
             path = argv[i];
         else
@@ -233,8 +250,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bad schema: %s\n", err.message);
         return 2;
     }
-    bool wanted[64] = {false};
+    bool wanted[64] = {false}, grouped[64] = {false};
+    if (strcmp(groups, "none") && strcmp(groups, "pass") && strcmp(groups, "parse"))
+        usage();
     for (int c = 0; c < schema.count; c++) {
+        grouped[c] = strcmp(groups, "none") && !strcmp(schema.names[c], "category");
         const char *name = schema.names[c];
         if (!strcmp(columns, "all"))
             wanted[c] = true;
@@ -250,8 +270,8 @@ int main(int argc, char **argv) {
     int64_t lines = 0;
     begin = ember_csv_record_end(data, size, begin, dialect, &lines); /* the header */
     size_t bytes = size - begin;
-    printf("file %s: %zu bytes after the header; schema %s; columns %s\n", path, bytes, spec,
-           columns);
+    printf("file %s: %zu bytes after the header; schema %s; columns %s; groups %s\n", path, bytes,
+           spec, columns, groups);
 
     double seconds[MAX_TRIALS];
     ember_split *splits = NULL;
@@ -297,6 +317,8 @@ int main(int argc, char **argv) {
         parse_job job = {.data = data,
                          .schema = &schema,
                          .wanted = wanted,
+                         .grouped = strcmp(groups, "none") ? grouped : NULL,
+                         .groups_pass = !strcmp(groups, "pass"),
                          .config = {.dialect = dialect,
                                     .mode = EMBER_CSV_PERMISSIVE,
                                     .schema_inferred = false,

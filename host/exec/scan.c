@@ -20,6 +20,7 @@ typedef struct scan_context {
     const ember_scan_op *op;
     bool keep;         /* fill the frame's cache */
     bool convert_none; /* no column to convert: count records without parsing (fast path) */
+    bool *grouped;     /* [columns]: find the column's groups while parsing; NULL: none */
     ember_cached_partition *kept;
     pthread_mutex_t lock; /* guards everything below */
     ember_type *needed;
@@ -41,21 +42,25 @@ static void record_error(scan_context *scan, int index, const ember_error *err) 
 }
 
 /* The groups of the cached string columns with few distinct values (a group-by by one of
- * them then needs no hashing), on the host and the device. No dictionary is not an error. */
+ * them then needs no hashing), found while parsing, on the device too. No dictionary is not an
+ * error. */
 static ember_status dictionary_for_cache(ember_cached_partition *cached, ember_worker *worker,
                                          cl_command_queue queue, ember_error *err) {
     ember_partition *part = &cached->partition;
-    cached->dictionaries = ember_calloc((size_t)part->column_count + 1, sizeof(ember_dictionary));
+    if (!cached->dictionaries) /* no string column was grouped */
+        cached->dictionaries =
+            ember_calloc((size_t)part->column_count + 1, sizeof(ember_dictionary));
     cached->dictionary_buffers = ember_calloc((size_t)part->column_count + 1, sizeof(cl_mem));
     if (!cached->dictionaries || !cached->dictionary_buffers)
         return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory caching");
-    int64_t max_groups = part->rows / 4 < 65536 ? part->rows / 4 : 65536;
     for (int c = 0; c < part->column_count; c++) {
-        ember_column *column = &part->columns[c];
         ember_dictionary *dictionary = &cached->dictionaries[c];
-        if (column->type != EMBER_TYPE_STRING || !column->loaded || max_groups < 1 ||
-            !ember_dictionary_build(column, max_groups, dictionary))
+        if (!dictionary->row_group)
             continue;
+        if (ember_dictionary_max_groups(part->rows) < 1) {
+            ember_dictionary_clear(dictionary); /* no rows: nothing to skip hashing for */
+            continue;
+        }
         ember_status status = ember_buffer_from_host(worker, queue, dictionary->row_group,
                                                      (size_t)part->rows * sizeof(uint32_t),
                                                      &cached->dictionary_buffers[c], err);
@@ -109,6 +114,7 @@ static ember_status scan_partition(scan_context *scan, int index, ember_worker *
     ember_task task = {
         .index = index, .worker = worker, .queue = queue, .pipeline = scan->pipeline};
     ember_partition local = {0};
+    ember_dictionary *dictionaries = NULL; /* found while parsing, for the grouped columns */
     ember_cached_partition *cached = NULL;
     ember_partition *part = &local;
     ember_status status = EMBER_OK;
@@ -135,13 +141,21 @@ static ember_status scan_partition(scan_context *scan, int index, ember_worker *
         }
         /* Nothing widens unless the loader says so. */
         memcpy(needed, source->schema.types, (size_t)source->schema.count * sizeof *needed);
+        if (scan->grouped) {
+            dictionaries = ember_calloc((size_t)source->schema.count, sizeof *dictionaries);
+            if (!dictionaries)
+                return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
+            if (cached)
+                cached->dictionaries = dictionaries; /* the cache's from now on */
+        }
         if (scan->convert_none)
             status = ember_csv_count_split(source->data, &source->splits[index], &source->schema,
                                            &source->config, part, err);
         else
-            status = ember_csv_parse_split(source->data, &source->splits[index], &source->schema,
-                                           scan->keep ? NULL : scan->wanted, &source->config, part,
-                                           needed, err);
+            status =
+                ember_csv_parse_split_grouped(source->data, &source->splits[index], &source->schema,
+                                              scan->keep ? NULL : scan->wanted, scan->grouped,
+                                              &source->config, part, needed, dictionaries, err);
         part->index = index;
         bool widen = false;
         for (int c = 0; status == EMBER_OK && c < source->schema.count; c++)
@@ -161,6 +175,8 @@ static ember_status scan_partition(scan_context *scan, int index, ember_worker *
         pthread_mutex_unlock(&scan->lock);
         if (widen) {
             ember_partition_clear(part);
+            if (!cached)
+                ember_free(dictionaries); /* empty: the parse widened */
             return EMBER_OK;
         }
     }
@@ -170,7 +186,7 @@ static ember_status scan_partition(scan_context *scan, int index, ember_worker *
         task.partition = part;
         task.owned = cached ? NULL : part;
         task.buffers = cached ? cached->buffers : NULL;
-        task.dictionaries = cached ? cached->dictionaries : NULL;
+        task.dictionaries = cached ? cached->dictionaries : dictionaries;
         task.dictionary_buffers = cached ? cached->dictionary_buffers : NULL;
         int64_t rows = part->rows;
         status = scan->op->run(scan->op->context, &task, err);
@@ -178,8 +194,12 @@ static ember_status scan_partition(scan_context *scan, int index, ember_worker *
         scan->rows += status == EMBER_OK ? rows : 0;
         pthread_mutex_unlock(&scan->lock);
     }
-    if (!frame->cache && !scan->keep)
+    if (!frame->cache && !scan->keep) {
+        for (int c = 0; dictionaries && c < frame->source->schema.count; c++)
+            ember_dictionary_clear(&dictionaries[c]);
+        ember_free(dictionaries);
         ember_partition_clear(part);
+    }
     return status;
 }
 
@@ -244,6 +264,23 @@ static ember_status plan(ember_frame *top, ember_pipeline **pipeline) {
     return EMBER_OK;
 }
 
+/* The string columns whose groups the parse finds (in grouped, returned; NULL when none): all
+ * when the partitions are to be cached (the cache keeps dictionaries of them all), else those
+ * the operator asks for. */
+static bool *find_groups_while_parsing(const scan_context *scan, const ember_schema *schema,
+                                       const bool *source_wanted, bool *grouped) {
+    if (scan->frame->kind != EMBER_FRAME_CSV || scan->frame->cache || scan->convert_none)
+        return NULL;
+    bool any = false;
+    for (int c = 0; c < schema->count; c++) {
+        grouped[c] = schema->types[c] == EMBER_TYPE_STRING &&
+                     (scan->keep || (source_wanted[c] && scan->op->wants_dictionary &&
+                                     scan->op->wants_dictionary(scan->op->context, c)));
+        any |= grouped[c];
+    }
+    return any ? grouped : NULL;
+}
+
 static const char *stage_name(const scan_context *scan) {
     if (scan->op->name)
         return scan->op->name;
@@ -274,8 +311,9 @@ ember_status ember_scan_run(ember_frame *top, const bool *wanted, struct ember_j
     pthread_mutex_init(&scan.lock, NULL);
     ember_error_clear(&scan.error);
     bool *source_wanted = ember_calloc((size_t)schema->count + 1, sizeof *source_wanted);
+    bool *grouped = ember_calloc((size_t)schema->count + 1, sizeof *grouped);
     scan.needed = ember_calloc((size_t)schema->count + 1, sizeof *scan.needed);
-    if (!scan.needed || !source_wanted) {
+    if (!scan.needed || !source_wanted || !grouped) {
         status = ember_session_fail(session, EMBER_ERROR_OUT_OF_MEMORY, "out of memory");
         goto done;
     }
@@ -294,6 +332,7 @@ ember_status ember_scan_run(ember_frame *top, const bool *wanted, struct ember_j
                 goto done;
             }
         }
+        scan.grouped = find_groups_while_parsing(&scan, schema, source_wanted, grouped);
         ember_stage_record *stage = ember_job_stage_add(job, stage_name(&scan));
         double started = ember_now();
         memcpy(scan.needed, schema->types, (size_t)schema->count * sizeof *scan.needed);
@@ -350,6 +389,7 @@ ember_status ember_scan_run(ember_frame *top, const bool *wanted, struct ember_j
 done:
     ember_pipeline_free(pipeline);
     ember_free(source_wanted);
+    ember_free(grouped);
     ember_free(scan.needed);
     pthread_mutex_destroy(&scan.lock);
     return status;

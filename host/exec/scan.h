@@ -20,8 +20,11 @@ typedef struct ember_task {
     ember_partition *owned;
     /* A cached partition's device buffers, 3 per column (values, validity, bytes), or NULL. */
     cl_mem *buffers;
-    /* A cached partition's string column groups (ember_dictionary, per column; groups 0 when
-     * none) and the device buffers of their row group ids, or NULL. */
+    /* The groups of string columns (ember_dictionary, per source column), or NULL: a cached
+     * partition's, or those found while parsing the columns the operator asked for
+     * (wants_dictionary). Where an entry has no row_group, the column has too many groups to
+     * be worth it (or none was looked for). dictionary_buffers: a cached partition's device
+     * buffers of the row group ids, or NULL. */
     const ember_dictionary *dictionaries;
     cl_mem *dictionary_buffers;
     ember_worker *worker;
@@ -40,6 +43,10 @@ typedef struct ember_scan_op {
     /* May be NULL. Asked before a task reads its partitions (first: its first source
      * partition): true skips them, e.g. show() once the partitions before hold enough rows. */
     bool (*skip)(void *context, int first);
+    /* May be NULL. Asked after start for each string column run will read: true has the parse
+     * of a CSV split find the column's groups as it goes (task->dictionaries), which costs less
+     * than a pass over the column afterwards. */
+    bool (*wants_dictionary)(void *context, int column);
     void *context;
     const char *name; /* the stage's name; NULL: "scan", "range" or "cache" by the source */
 } ember_scan_op;

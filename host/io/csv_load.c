@@ -8,6 +8,7 @@
 
 #include "common/alloc.h"
 #include "data/column_build.h"
+#include "data/dictionary.h"
 #include "io/csv_scan.h"
 #include "io/number.h"
 
@@ -37,10 +38,22 @@ typedef struct load_state {
      * the null value (SIZE_MAX when there is none). */
     const unsigned char *kinds;
     size_t fast_null_len;
+    /* The grouped columns' dictionaries in the making, and each column's (NULL where none). A
+     * value goes in as it is stored, while its bytes are in the L1 cache; a dropped row's come
+     * out again. */
+    struct grouped_column *grouped;
+    int grouped_count;
+    ember_dictionary_builder **column_builder;
 } load_state;
 
-/* FAST_GENERAL: always through take_field. */
-enum { FAST_SKIP, FAST_STRING, FAST_INT64, FAST_FLOAT64, FAST_GENERAL };
+typedef struct grouped_column {
+    ember_dictionary_builder builder;
+    int column;
+} grouped_column;
+
+/* FAST_GROUPED: a string column whose groups are found (column_builder). FAST_GENERAL: always
+ * through take_field. */
+enum { FAST_SKIP, FAST_STRING, FAST_GROUPED, FAST_INT64, FAST_FLOAT64, FAST_GENERAL };
 
 /* libcsv's space test: nothing is a space, so fields keep their spaces and tabs. */
 static int no_space(unsigned char c) {
@@ -131,6 +144,12 @@ static inline bool append_string(ember_column *column, const char *text, size_t 
     return true;
 }
 
+/* Column c took a value: a grouped column's builder takes it too, as the fast path's does. */
+static inline void group_value(load_state *s, int c) {
+    if (s->column_builder && s->column_builder[c])
+        ember_dictionary_builder_add(s->column_builder[c]);
+}
+
 /* Appends one converted value, or null, to column c. readable8: text[0..8) may be read whatever
  * len is (the word forms of the number parsers). */
 static inline void store_field(load_state *s, int c, const char *text, size_t len, bool is_null,
@@ -168,6 +187,8 @@ static inline void store_field(load_state *s, int c, const char *text, size_t le
     }
     if (!ok)
         out_of_memory(s, c, too_big);
+    else
+        group_value(s, c);
 }
 
 /* One field as libcsv delivers it (data NULL for an unquoted empty field). */
@@ -211,11 +232,14 @@ static void on_field_after_fast(void *data, size_t len, void *context) {
     take_field(s, data, len, false);
 }
 
-/* Rolls back the record's values (DROPMALFORMED) on every loaded column. */
+/* Rolls back the record's values (DROPMALFORMED) on every loaded column, and the groups they
+ * brought, so a dropped row leaves no id behind. */
 static void drop_record(load_state *s, int64_t rows_before) {
     for (int c = 0; c < s->out->column_count; c++)
         if (s->out->columns[c].loaded)
             ember_column_truncate(&s->out->columns[c], rows_before);
+    for (int k = 0; k < s->grouped_count; k++)
+        ember_dictionary_builder_truncate(&s->grouped[k].builder, rows_before);
 }
 
 static void report_failfast(load_state *s, const char *buf, const ember_split *split);
@@ -240,6 +264,7 @@ static void on_record(int terminator, void *context) {
                 out_of_memory(s, c, false);
                 return;
             }
+            group_value(s, c);
         }
     }
     if (s->row_malformed) {
@@ -299,12 +324,14 @@ static size_t parse_quoted_record(load_state *s, struct csv_parser *parser, cons
 }
 
 /* What the fast path keeps in registers: the column count, the columns, what each column takes
- * (FAST_*), and the null value's length (SIZE_MAX when there is none). */
+ * (FAST_*), the null value's length (SIZE_MAX when there is none), and the columns'
+ * dictionary builders. */
 typedef struct fast_columns {
     int count;
     ember_column *columns;
     const unsigned char *kinds;
     size_t null_len;
+    ember_dictionary_builder *const *builders;
 } fast_columns;
 
 /* Stores field c the fast way when it is the common case: not empty, not the null value, no
@@ -320,7 +347,8 @@ static inline __attribute__((always_inline)) bool fast_store(const load_state *s
         return false;
     ember_column *column = &f->columns[c];
     switch (f->kinds[c]) {
-    case FAST_STRING: {
+    case FAST_STRING:
+    case FAST_GROUPED: {
         int32_t *offsets = column->values;
         if (column->length >= column->capacity)
             return false;
@@ -335,6 +363,12 @@ static inline __attribute__((always_inline)) bool fast_store(const load_state *s
             return false;
         offsets[column->length + 1] = (int32_t)stop;
         column->bytes_len = stop;
+        if (f->kinds[c] == FAST_GROUPED) {
+            mark_valid_row(column);
+            column->length++;
+            ember_dictionary_builder_add_string(f->builders[c], text, (int64_t)len, readable);
+            return true;
+        }
         break;
     }
     case FAST_INT64: {
@@ -412,7 +446,8 @@ static void parse_fast(load_state *s, struct csv_parser *parser, const char *buf
     int field = s->field;
     size_t base = begin;
     /* Copies the compiler can keep in registers across the stores into the columns. */
-    const fast_columns f = {s->schema->count, s->out->columns, s->kinds, s->fast_null_len};
+    const fast_columns f = {s->schema->count, s->out->columns, s->kinds, s->fast_null_len,
+                            s->column_builder};
     while (base < end) {
         const scan_masks m = scan_block(bytes + base, end - base, quote, delimiter);
         uint64_t bits = m.delimiters | m.breaks | m.quotes;
@@ -454,11 +489,74 @@ static void parse_fast(load_state *s, struct csv_parser *parser, const char *buf
     s->field = field;
 }
 
+/* Starts a builder for each converted string column in grouped (NULL: none). None is refused
+ * for memory: a builder that cannot start has given up, and its column just gets no
+ * dictionary. */
+static bool start_builders(load_state *s, const bool *grouped, int64_t rows_guess) {
+    const ember_schema *schema = s->schema;
+    int count = 0;
+    for (int c = 0; grouped && c < schema->count; c++)
+        count += grouped[c] && s->out->columns[c].loaded && schema->types[c] == EMBER_TYPE_STRING;
+    if (!count)
+        return true;
+    s->grouped = ember_calloc((size_t)count, sizeof *s->grouped);
+    s->column_builder = ember_calloc((size_t)schema->count, sizeof *s->column_builder);
+    if (!s->grouped || !s->column_builder) {
+        ember_free(s->grouped);
+        ember_free(s->column_builder);
+        s->grouped = NULL;
+        s->column_builder = NULL;
+        return false;
+    }
+    /* A record takes at least 2 bytes but the last, so no split has more than (bytes + 1) / 2
+     * rows: a column past that many groups has too many whatever the rows turn out to be. One
+     * group more is for the row being parsed, which may yet be dropped and take it back. */
+    int64_t max_groups = ember_dictionary_max_groups((s->out->source_bytes + 1) / 2) + 1;
+    for (int c = 0; c < schema->count; c++) {
+        if (!grouped[c] || !s->out->columns[c].loaded || schema->types[c] != EMBER_TYPE_STRING)
+            continue;
+        grouped_column *g = &s->grouped[s->grouped_count++];
+        g->column = c;
+        s->column_builder[c] = &g->builder;
+        ember_dictionary_builder_begin(&g->builder, &s->out->columns[c], max_groups, rows_guess);
+    }
+    return true;
+}
+
+/* Ends the builders: with keep (the partition is complete) the dictionaries of the grouped
+ * columns whose groups are few enough for the rows there turned out to be; nothing otherwise. */
+static void finish_builders(load_state *s, bool keep, ember_dictionary *dictionaries) {
+    for (int k = 0; k < s->grouped_count; k++) {
+        grouped_column *g = &s->grouped[k];
+        if (keep)
+            ember_dictionary_builder_finish(&g->builder, ember_dictionary_max_groups(s->out->rows),
+                                            &dictionaries[g->column]);
+        else
+            ember_dictionary_builder_clear(&g->builder);
+    }
+    ember_free(s->grouped);
+    ember_free(s->column_builder);
+    s->grouped = NULL;
+    s->column_builder = NULL;
+    s->grouped_count = 0;
+}
+
 ember_status ember_csv_parse_split(const char *buf, const ember_split *split,
                                    const ember_schema *schema, const bool *wanted,
                                    const ember_csv_config *config, ember_partition *out,
                                    ember_type *needed, ember_error *err) {
+    return ember_csv_parse_split_grouped(buf, split, schema, wanted, NULL, config, out, needed,
+                                         NULL, err);
+}
+
+ember_status ember_csv_parse_split_grouped(const char *buf, const ember_split *split,
+                                           const ember_schema *schema, const bool *wanted,
+                                           const bool *grouped, const ember_csv_config *config,
+                                           ember_partition *out, ember_type *needed,
+                                           ember_dictionary *dictionaries, ember_error *err) {
     memset(out, 0, sizeof *out);
+    for (int c = 0; dictionaries && c < schema->count; c++)
+        memset(&dictionaries[c], 0, sizeof dictionaries[c]);
     for (int c = 0; c < schema->count; c++)
         needed[c] = schema->types[c];
     out->source_bytes = (int64_t)(split->end - split->begin);
@@ -497,10 +595,17 @@ ember_status ember_csv_parse_split(const char *buf, const ember_split *split,
                         .failure = EMBER_OK,
                         .buf = buf,
                         .split = split};
+    if (!start_builders(&state, dictionaries ? grouped : NULL, rows_guess)) {
+        csv_free(&parser);
+        ember_partition_clear(out);
+        return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "%s: out of host memory",
+                               config->path);
+    }
     bool fast = !config->libcsv_only &&
                 scan_plain_dialect(config->dialect.delimiter, config->dialect.quote);
     unsigned char *kinds = NULL;
     if (fast && !(kinds = ember_malloc((size_t)schema->count + 1))) {
+        finish_builders(&state, false, dictionaries);
         csv_free(&parser);
         ember_partition_clear(out);
         return ember_error_set(err, EMBER_ERROR_OUT_OF_MEMORY, "%s: out of host memory",
@@ -508,11 +613,12 @@ ember_status ember_csv_parse_split(const char *buf, const ember_split *split,
     }
     if (fast) {
         for (int c = 0; c < schema->count; c++)
-            kinds[c] = wanted && !wanted[c]                     ? FAST_SKIP
-                       : schema->types[c] == EMBER_TYPE_STRING  ? FAST_STRING
-                       : schema->types[c] == EMBER_TYPE_INT64   ? FAST_INT64
-                       : schema->types[c] == EMBER_TYPE_FLOAT64 ? FAST_FLOAT64
-                                                                : FAST_GENERAL;
+            kinds[c] = wanted && !wanted[c]                              ? FAST_SKIP
+                       : state.column_builder && state.column_builder[c] ? FAST_GROUPED
+                       : schema->types[c] == EMBER_TYPE_STRING           ? FAST_STRING
+                       : schema->types[c] == EMBER_TYPE_INT64            ? FAST_INT64
+                       : schema->types[c] == EMBER_TYPE_FLOAT64          ? FAST_FLOAT64
+                                                                         : FAST_GENERAL;
         state.kinds = kinds;
         state.fast_null_len = config->null_value ? state.null_len : SIZE_MAX;
         parse_fast(&state, &parser, buf, split->begin, split->end);
@@ -530,6 +636,8 @@ ember_status ember_csv_parse_split(const char *buf, const ember_split *split,
     if (!state.stop)
         csv_fini(&parser, on_field, on_record, &state);
     csv_free(&parser);
+    /* A widening run is done again, so its rows are not all there: no dictionary from it. */
+    finish_builders(&state, state.failure == EMBER_OK && !state.widening, dictionaries);
 
     if (state.failure != EMBER_OK) {
         ember_partition_clear(out);

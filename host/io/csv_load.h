@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "data/dictionary.h"
 #include "data/partition.h"
 #include "io/csv_split.h"
 #include "io/schema.h"
@@ -42,6 +43,18 @@ ember_status ember_csv_parse_split(const char *buf, const ember_split *split,
                                    const ember_schema *schema, const bool *wanted,
                                    const ember_csv_config *config, ember_partition *out,
                                    ember_type *needed, ember_error *err);
+
+/* ember_csv_parse_split that also finds the groups of string columns while it parses, each
+ * kept row's value taken while its bytes are in the cache instead of in a second pass over the
+ * column: for each converted string column c with grouped[c], dictionaries[c] (an array of
+ * schema->count, emptied first) gets exactly what ember_dictionary_build would give for the
+ * column with ember_dictionary_max_groups(out->rows), or stays empty when the column has more
+ * groups, memory for them ran out, or the parse failed or widened. grouped NULL: none. */
+ember_status ember_csv_parse_split_grouped(const char *buf, const ember_split *split,
+                                           const ember_schema *schema, const bool *wanted,
+                                           const bool *grouped, const ember_csv_config *config,
+                                           ember_partition *out, ember_type *needed,
+                                           ember_dictionary *dictionaries, ember_error *err);
 
 /* The FAILFAST error for a record with the wrong number of fields, at line of path. */
 ember_status ember_csv_field_count_error(ember_error *err, const ember_csv_config *config,

@@ -154,6 +154,14 @@ typedef struct groupby_context {
     ember_groupby_tuning tuning;
 } groupby_context;
 
+/* A group-by by one key takes its groups from a dictionary of it (the tuning knobs of the tests
+ * want the hashing paths). */
+static bool wants_dictionary(void *raw, int column) {
+    groupby_context *ctx = raw;
+    return ctx->plan->key_count == 1 && column == ctx->plan->keys[0] && !ctx->tuning.force_path &&
+           !ctx->tuning.hash_bits;
+}
+
 static ember_status aggregate_partition(void *raw, const ember_task *task, ember_error *err) {
     groupby_context *ctx = raw;
     const ember_groupby_plan *plan = ctx->plan;
@@ -187,20 +195,23 @@ static ember_status aggregate_partition(void *raw, const ember_task *task, ember
     ember_groupby_tuning tuning = ctx->tuning;
     if (!tuning.groups_hint)
         tuning.groups_hint = atomic_load(&ctx->groups_hint);
-    /* One string key: its groups are found on the host (kept by the cache, or found here in
-     * one pass, which costs less than hashing strings on the device), so the device skips
-     * hashing (ember_dense_groups). A key with too many distinct values is hashed as usual. */
+    /* One string key: its groups are found on the host (kept by the cache, found while the
+     * split was parsed, or else here in one pass, which costs less than hashing strings on the
+     * device), so the device skips hashing (ember_dense_groups). A key with too many distinct
+     * values is hashed as usual. */
     ember_dense_groups dense = {0};
     ember_dictionary local = {0};
     const ember_dictionary *dictionary = NULL;
     int c0 = plan->keys[0];
-    if (plan->key_count == 1 && !tuning.force_path && !tuning.hash_bits) {
-        if (task->dictionaries && task->dictionaries[c0].groups > 0)
-            dictionary = &task->dictionaries[c0];
-        else if (part->columns[c0].type == EMBER_TYPE_STRING &&
-                 ember_dictionary_build(&part->columns[c0],
-                                        part->rows / 4 < 65536 ? part->rows / 4 : 65536, &local))
+    if (wants_dictionary(ctx, c0)) {
+        if (task->dictionaries) {
+            if (task->dictionaries[c0].row_group)
+                dictionary = &task->dictionaries[c0];
+        } else if (part->columns[c0].type == EMBER_TYPE_STRING &&
+                   ember_dictionary_build(&part->columns[c0],
+                                          ember_dictionary_max_groups(part->rows), &local)) {
             dictionary = &local;
+        }
     }
     if (dictionary) {
         dense = (ember_dense_groups){.groups = dictionary->groups,
@@ -479,6 +490,7 @@ ember_status ember_groupby_run(ember_frame *frame, struct ember_job *job,
     ember_scan_op op = {.run = aggregate_partition,
                         .reset = aggregate_reset,
                         .start = aggregate_start,
+                        .wants_dictionary = wants_dictionary,
                         .context = &ctx};
     status = ember_stage_run(input, wanted, job, &op, true);
     if (status == EMBER_OK) {

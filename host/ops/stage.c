@@ -71,6 +71,13 @@ static bool apply_skip(void *raw, int first) {
     return ctx->inner->skip && ctx->inner->skip(ctx->inner->context, first);
 }
 
+/* The operator's dictionaries hold for the source's rows only when no kernel reorders them. */
+static bool apply_wants_dictionary(void *raw, int column) {
+    apply_context *ctx = raw;
+    return !ctx->program && ctx->inner->wants_dictionary &&
+           ctx->inner->wants_dictionary(ctx->inner->context, column);
+}
+
 static void apply_reset(void *raw) {
     apply_context *ctx = raw;
     if (ctx->inner->reset)
@@ -89,6 +96,7 @@ ember_status ember_stage_run(ember_frame *frame, const bool *wanted, struct embe
                              .reset = apply_reset,
                              .start = apply_start,
                              .skip = apply_skip,
+                             .wants_dictionary = apply_wants_dictionary,
                              .context = &ctx,
                              .name = op->name};
     status = ember_scan_run(frame, wanted, job, &wrapped);
