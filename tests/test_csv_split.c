@@ -440,6 +440,17 @@ static uint64_t next_random(uint64_t *seed) {
     return *seed;
 }
 
+/* Fills data with fewer than capacity random bytes drawn from those that matter to dialect d
+ * (and extra); returns how many. */
+static size_t random_bytes(char *data, size_t capacity, ember_csv_dialect d, char extra,
+                           uint64_t *seed) {
+    const char alphabet[] = {'a', 'b', (char)d.delimiter, (char)d.quote, '\r', '\n', '"', extra};
+    size_t len = next_random(seed) % capacity;
+    for (size_t i = 0; i < len; i++)
+        data[i] = alphabet[next_random(seed) % sizeof alphabet];
+    return len;
+}
+
 /* Short random strings over the bytes that matter, in all kinds of dialects. */
 static void test_random_short_inputs(void **state) {
     (void)state;
@@ -450,10 +461,7 @@ static void test_random_short_inputs(void **state) {
     char data[16];
     for (int n = 0; n < 3000; n++) {
         const ember_csv_dialect d = dialects[n % (sizeof dialects / sizeof dialects[0])];
-        const char alphabet[] = {'a', 'b', (char)d.delimiter, (char)d.quote, '\r', '\n', '"', ','};
-        size_t len = next_random(&seed) % sizeof data;
-        for (size_t i = 0; i < len; i++)
-            data[i] = alphabet[next_random(&seed) % sizeof alphabet];
+        size_t len = random_bytes(data, sizeof data, d, ',', &seed);
         csv_input in = {"random", data, len, 0, d};
         check_every_cut(&in, 100);
     }
@@ -800,10 +808,7 @@ static void test_parallel_split(void **state) {
     char data[200];
     for (int n = 0; n < 400; n++) {
         const ember_csv_dialect d = dialects[n % (sizeof dialects / sizeof dialects[0])];
-        const char alphabet[] = {'a', 'b', (char)d.delimiter, (char)d.quote, '\r', '\n', '"', 'c'};
-        size_t len = next_random(&seed) % sizeof data;
-        for (size_t i = 0; i < len; i++)
-            data[i] = alphabet[next_random(&seed) % sizeof alphabet];
+        size_t len = random_bytes(data, sizeof data, d, 'c', &seed);
         check_parallel(data, len, len ? next_random(&seed) % len : 0, d, &runners[n % 2]);
     }
     /* Out of memory anywhere: an error, nothing leaked, or the right answer. */
