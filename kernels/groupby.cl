@@ -776,4 +776,151 @@ __kernel void groupby_aggregate_local(
     }
 }
 
+/* Pass 4 for several aggregates at once (the host's AGG_BATCH_MAX): OpenCL 1.2 kernels take no
+ * arrays of pointers, so each aggregate has its own fixed slot of parameters, and slots from
+ * agg_count on are ignored. Each row's group id is read once and every aggregate folded into
+ * its part of the group's local record (the aggregates' states side by side, so one row touches
+ * one record), instead of one launch per aggregate re-reading the ids. The host launches it
+ * only when every group has a local record (local_slots >= groups); a row of a higher group
+ * still goes global, so the kernel stays correct without that. */
+#define AGG_SLOT_PARAMS(j)                                                                         \
+    const uint info##j, __global const long *values##j, __global const uchar *values_valid##j,     \
+        __global const long *counts##j, __global const uchar *counts_valid##j,                     \
+        volatile __global ulong *group_count##j, volatile __global long *group_a##j,               \
+        volatile __global long *group_b##j
+#define AGG_SLOT_WIDTH(j) (agg_count > j ? state_stride(info##j) : 0u)
+#define AGG_SLOT_SEED(j)                                                                           \
+    if (agg_count > j)                                                                             \
+    seed_local(info##j, &record[offset##j])
+#define AGG_SLOT_FOLD(j)                                                                           \
+    if (agg_count > j)                                                                             \
+    fold_row(info##j, values##j, values_valid##j, counts##j, counts_valid##j, row,                 \
+             &record[offset##j], alone)
+#define AGG_SLOT_GLOBAL(j)                                                                         \
+    if (agg_count > j)                                                                             \
+    fold_row_global(info##j, values##j, values_valid##j, counts##j, counts_valid##j, row, group,   \
+                    group_count##j, group_a##j, group_b##j)
+#define AGG_SLOT_FLUSH(j)                                                                          \
+    if (agg_count > j)                                                                             \
+    flush_local(info##j, i, &record[offset##j], group_count##j, group_a##j, group_b##j)
+
+void seed_local(uint agg_info, volatile __local ulong *state) {
+    const uint stride = state_stride(agg_info);
+    state[0] = 0;
+    if (stride > 1)
+        state[1] = (ulong)agg_initial(agg_info);
+    if (stride > 2)
+        state[2] = 0;
+}
+
+__attribute__((always_inline)) void fold_row(uint agg_info, __global const long *values,
+                                             __global const uchar *values_valid,
+                                             __global const long *counts,
+                                             __global const uchar *counts_valid, uint row,
+                                             volatile __local ulong *state, bool alone) {
+    long n = row_contribution(agg_info, values_valid, counts, counts_valid, row);
+    if (n == 0)
+        return;
+    long v = (agg_info & AGG_HAS_VALUES) ? row_value(agg_info, values, row) : 0;
+    if (alone)
+        fold_alone(agg_info, (__local ulong *)state, n, v);
+    else
+        fold_local(agg_info, state, n, v);
+}
+
+void fold_row_global(uint agg_info, __global const long *values, __global const uchar *values_valid,
+                     __global const long *counts, __global const uchar *counts_valid, uint row,
+                     uint group, volatile __global ulong *group_count,
+                     volatile __global long *group_a, volatile __global long *group_b) {
+    long n = row_contribution(agg_info, values_valid, counts, counts_valid, row);
+    if (n == 0)
+        return;
+    long v = (agg_info & AGG_HAS_VALUES) ? row_value(agg_info, values, row) : 0;
+    fold_global(agg_info, group, n, v, v < 0 ? -1 : 0, group_count, group_a, group_b);
+}
+
+void flush_local(uint agg_info, uint g, volatile __local ulong *state,
+                 volatile __global ulong *group_count, volatile __global long *group_a,
+                 volatile __global long *group_b) {
+    const uint stride = state_stride(agg_info);
+    long n = (long)state[0];
+    if (n != 0)
+        fold_global(agg_info, g, n, stride > 1 ? (long)state[1] : 0,
+                    stride > 2 ? (long)state[2] : 0, group_count, group_a, group_b);
+}
+
+__kernel void groupby_aggregate_batch(__global const uint *row_group, const uint rows,
+                                      const uint chunk, const uint agg_count,
+                                      const uint local_slots, const uint group_rows,
+                                      volatile __local ulong *local_states, AGG_SLOT_PARAMS(0),
+                                      AGG_SLOT_PARAMS(1), AGG_SLOT_PARAMS(2), AGG_SLOT_PARAMS(3),
+                                      AGG_SLOT_PARAMS(4), AGG_SLOT_PARAMS(5), AGG_SLOT_PARAMS(6),
+                                      AGG_SLOT_PARAMS(7)) {
+    const uint lid = get_local_id(0), size = get_local_size(0);
+    const bool alone = size == 1;
+    const uint offset0 = 0, offset1 = offset0 + AGG_SLOT_WIDTH(0);
+    const uint offset2 = offset1 + AGG_SLOT_WIDTH(1), offset3 = offset2 + AGG_SLOT_WIDTH(2);
+    const uint offset4 = offset3 + AGG_SLOT_WIDTH(3), offset5 = offset4 + AGG_SLOT_WIDTH(4);
+    const uint offset6 = offset5 + AGG_SLOT_WIDTH(5), offset7 = offset6 + AGG_SLOT_WIDTH(6);
+    const uint stride = offset7 + AGG_SLOT_WIDTH(7);
+    for (uint i = lid; i < local_slots; i += size) {
+        volatile __local ulong *record = &local_states[i * stride];
+        AGG_SLOT_SEED(0);
+        AGG_SLOT_SEED(1);
+        AGG_SLOT_SEED(2);
+        AGG_SLOT_SEED(3);
+        AGG_SLOT_SEED(4);
+        AGG_SLOT_SEED(5);
+        AGG_SLOT_SEED(6);
+        AGG_SLOT_SEED(7);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    uint begin = min((uint)get_group_id(0) * group_rows, rows);
+    uint end = min(begin + group_rows, rows), step = size;
+    if (chunk) {
+        begin = min(begin + lid * chunk, end);
+        end = min(begin + chunk, end);
+        step = 1;
+    } else {
+        begin += lid;
+    }
+    for (uint row = begin; row < end; row += step) {
+        uint group = row_group[row];
+        if (group < local_slots) {
+            volatile __local ulong *record = &local_states[group * stride];
+            AGG_SLOT_FOLD(0);
+            AGG_SLOT_FOLD(1);
+            AGG_SLOT_FOLD(2);
+            AGG_SLOT_FOLD(3);
+            AGG_SLOT_FOLD(4);
+            AGG_SLOT_FOLD(5);
+            AGG_SLOT_FOLD(6);
+            AGG_SLOT_FOLD(7);
+        } else {
+            AGG_SLOT_GLOBAL(0);
+            AGG_SLOT_GLOBAL(1);
+            AGG_SLOT_GLOBAL(2);
+            AGG_SLOT_GLOBAL(3);
+            AGG_SLOT_GLOBAL(4);
+            AGG_SLOT_GLOBAL(5);
+            AGG_SLOT_GLOBAL(6);
+            AGG_SLOT_GLOBAL(7);
+        }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    for (uint i = lid; i < local_slots; i += size) {
+        volatile __local ulong *record = &local_states[i * stride];
+        AGG_SLOT_FLUSH(0);
+        AGG_SLOT_FLUSH(1);
+        AGG_SLOT_FLUSH(2);
+        AGG_SLOT_FLUSH(3);
+        AGG_SLOT_FLUSH(4);
+        AGG_SLOT_FLUSH(5);
+        AGG_SLOT_FLUSH(6);
+        AGG_SLOT_FLUSH(7);
+    }
+}
+
 #endif
