@@ -776,4 +776,202 @@ __kernel void groupby_aggregate_local(
     }
 }
 
+/* Pass 4 for several aggregates at once (the host's AGG_BATCH_MAX): OpenCL 1.2 kernels take no
+ * arrays of pointers, so each aggregate has its own fixed slot of parameters, and slots from
+ * agg_count on are ignored. Each row's group id is read once and every aggregate folded into
+ * its part of the group's local record (the aggregates' states side by side, so one row touches
+ * one record), instead of one launch per aggregate re-reading the ids. Aggregates whose rows
+ * count alike (the same nulls and counts) share one count word: the host names in each info the
+ * first slot counting like it (AGG_COUNT_OWNER), and only that one keeps the count. The host
+ * launches it only when every group has a local record (local_slots >= groups); a row of a
+ * higher group still goes global, so the kernel stays correct without that. */
+#define AGG_COUNT_OWNER(info) (((info) >> 8) & 7u)
+#define AGG_SLOT_PARAMS(j)                                                                         \
+    const uint info##j, __global const long *values##j, __global const uchar *values_valid##j,     \
+        __global const long *counts##j, __global const uchar *counts_valid##j,                     \
+        volatile __global ulong *group_count##j, volatile __global long *group_a##j,               \
+        volatile __global long *group_b##j
+/* Where slot j's words lie in a record: count_at (its owner's count), value_at (value, high). */
+#define AGG_SLOT_PLACE(j)                                                                          \
+    const bool owns##j = AGG_COUNT_OWNER(info##j) == j;                                            \
+    offsets[j] = at;                                                                               \
+    at += agg_count > j ? state_stride(info##j) - (owns##j ? 0u : 1u) : 0u;                        \
+    const uint count_at##j = offsets[AGG_COUNT_OWNER(info##j)],                                    \
+               value_at##j = offsets[j] + (owns##j ? 1u : 0u)
+#define AGG_SLOT_SEED(j)                                                                           \
+    if (agg_count > j)                                                                             \
+    seed_slot(info##j, owns##j, &record[count_at##j], &record[value_at##j])
+#define AGG_SLOT_FOLD(j)                                                                           \
+    if (agg_count > j)                                                                             \
+    fold_slot(info##j, owns##j, values##j, values_valid##j, counts##j, counts_valid##j, row,       \
+              &record[count_at##j], &record[value_at##j], alone)
+#define AGG_SLOT_GLOBAL(j)                                                                         \
+    if (agg_count > j)                                                                             \
+    fold_row_global(info##j, values##j, values_valid##j, counts##j, counts_valid##j, row, group,   \
+                    group_count##j, group_a##j, group_b##j)
+#define AGG_SLOT_FLUSH(j)                                                                          \
+    if (agg_count > j)                                                                             \
+    flush_slot(info##j, i, &record[count_at##j], &record[value_at##j], group_count##j, group_a##j, \
+               group_b##j)
+
+void seed_slot(uint agg_info, bool owns, volatile __local ulong *count,
+               volatile __local ulong *value) {
+    const uint stride = state_stride(agg_info);
+    if (owns)
+        *count = 0;
+    if (stride > 1)
+        value[0] = (ulong)agg_initial(agg_info);
+    if (stride > 2)
+        value[1] = 0;
+}
+
+/* fold_alone and fold_local on a slot's words (value[0] the value, value[1] the high word of an
+ * int64 sum), the count only where the slot owns it. */
+__attribute__((always_inline)) void
+fold_slot(uint agg_info, bool owns, __global const long *values, __global const uchar *values_valid,
+          __global const long *counts, __global const uchar *counts_valid, uint row,
+          volatile __local ulong *count, volatile __local ulong *value, bool alone) {
+    long n = row_contribution(agg_info, values_valid, counts, counts_valid, row);
+    if (n == 0)
+        return;
+    if (owns && alone)
+        *(__local ulong *)count += (ulong)n;
+    else if (owns)
+        atom_add(count, (ulong)n);
+    uint op = agg_info & 3u;
+    if (op == AGG_OP_COUNT)
+        return;
+    long v = row_value(agg_info, values, row);
+    if (alone) {
+        __local ulong *plain = (__local ulong *)value;
+        long a = (long)plain[0];
+        if (op == AGG_OP_MIN) {
+            plain[0] = (ulong)min(a, v);
+        } else if (op == AGG_OP_MAX) {
+            plain[0] = (ulong)max(a, v);
+        } else if (!(agg_info & AGG_FLOAT64)) {
+            ulong lo = (ulong)a + (ulong)v;
+            plain[1] += (ulong)((v < 0 ? -1 : 0) + (lo < (ulong)a ? 1 : 0));
+            plain[0] = lo;
+        } else {
+#ifdef EMBER_FP64
+            plain[0] = (ulong)as_long(as_double(a) + as_double(v));
+#endif
+        }
+    } else {
+        volatile __local long *a = (volatile __local long *)value;
+        if (op == AGG_OP_MIN) {
+            atom_min(a, v);
+        } else if (op == AGG_OP_MAX) {
+            atom_max(a, v);
+        } else if (!(agg_info & AGG_FLOAT64)) {
+            add128_local(value, (volatile __local long *)&value[1], (ulong)v, v < 0 ? -1 : 0);
+        } else {
+#ifdef EMBER_FP64
+            add_double_local(a, v);
+#endif
+        }
+    }
+}
+
+void fold_row_global(uint agg_info, __global const long *values, __global const uchar *values_valid,
+                     __global const long *counts, __global const uchar *counts_valid, uint row,
+                     uint group, volatile __global ulong *group_count,
+                     volatile __global long *group_a, volatile __global long *group_b) {
+    long n = row_contribution(agg_info, values_valid, counts, counts_valid, row);
+    if (n == 0)
+        return;
+    long v = (agg_info & AGG_HAS_VALUES) ? row_value(agg_info, values, row) : 0;
+    fold_global(agg_info, group, n, v, v < 0 ? -1 : 0, group_count, group_a, group_b);
+}
+
+void flush_slot(uint agg_info, uint g, volatile __local ulong *count, volatile __local ulong *value,
+                volatile __global ulong *group_count, volatile __global long *group_a,
+                volatile __global long *group_b) {
+    const uint stride = state_stride(agg_info);
+    long n = (long)*count;
+    if (n != 0)
+        fold_global(agg_info, g, n, stride > 1 ? (long)value[0] : 0,
+                    stride > 2 ? (long)value[1] : 0, group_count, group_a, group_b);
+}
+
+__kernel void groupby_aggregate_batch(__global const uint *row_group, const uint rows,
+                                      const uint chunk, const uint agg_count,
+                                      const uint local_slots, const uint group_rows,
+                                      volatile __local ulong *local_states, AGG_SLOT_PARAMS(0),
+                                      AGG_SLOT_PARAMS(1), AGG_SLOT_PARAMS(2), AGG_SLOT_PARAMS(3),
+                                      AGG_SLOT_PARAMS(4), AGG_SLOT_PARAMS(5), AGG_SLOT_PARAMS(6),
+                                      AGG_SLOT_PARAMS(7)) {
+    const uint lid = get_local_id(0), size = get_local_size(0);
+    const bool alone = size == 1;
+    uint offsets[8], at = 0;
+    AGG_SLOT_PLACE(0);
+    AGG_SLOT_PLACE(1);
+    AGG_SLOT_PLACE(2);
+    AGG_SLOT_PLACE(3);
+    AGG_SLOT_PLACE(4);
+    AGG_SLOT_PLACE(5);
+    AGG_SLOT_PLACE(6);
+    AGG_SLOT_PLACE(7);
+    const uint stride = at;
+    for (uint i = lid; i < local_slots; i += size) {
+        volatile __local ulong *record = &local_states[i * stride];
+        AGG_SLOT_SEED(0);
+        AGG_SLOT_SEED(1);
+        AGG_SLOT_SEED(2);
+        AGG_SLOT_SEED(3);
+        AGG_SLOT_SEED(4);
+        AGG_SLOT_SEED(5);
+        AGG_SLOT_SEED(6);
+        AGG_SLOT_SEED(7);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    uint begin = min((uint)get_group_id(0) * group_rows, rows);
+    uint end = min(begin + group_rows, rows), step = size;
+    if (chunk) {
+        begin = min(begin + lid * chunk, end);
+        end = min(begin + chunk, end);
+        step = 1;
+    } else {
+        begin += lid;
+    }
+    for (uint row = begin; row < end; row += step) {
+        uint group = row_group[row];
+        if (group < local_slots) {
+            volatile __local ulong *record = &local_states[group * stride];
+            AGG_SLOT_FOLD(0);
+            AGG_SLOT_FOLD(1);
+            AGG_SLOT_FOLD(2);
+            AGG_SLOT_FOLD(3);
+            AGG_SLOT_FOLD(4);
+            AGG_SLOT_FOLD(5);
+            AGG_SLOT_FOLD(6);
+            AGG_SLOT_FOLD(7);
+        } else {
+            AGG_SLOT_GLOBAL(0);
+            AGG_SLOT_GLOBAL(1);
+            AGG_SLOT_GLOBAL(2);
+            AGG_SLOT_GLOBAL(3);
+            AGG_SLOT_GLOBAL(4);
+            AGG_SLOT_GLOBAL(5);
+            AGG_SLOT_GLOBAL(6);
+            AGG_SLOT_GLOBAL(7);
+        }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    for (uint i = lid; i < local_slots; i += size) {
+        volatile __local ulong *record = &local_states[i * stride];
+        AGG_SLOT_FLUSH(0);
+        AGG_SLOT_FLUSH(1);
+        AGG_SLOT_FLUSH(2);
+        AGG_SLOT_FLUSH(3);
+        AGG_SLOT_FLUSH(4);
+        AGG_SLOT_FLUSH(5);
+        AGG_SLOT_FLUSH(6);
+        AGG_SLOT_FLUSH(7);
+    }
+}
+
 #endif
