@@ -26,17 +26,6 @@
 /* The work-group-local pre-aggregation table: at most this many slots, and at most half the
  * device's local memory (the rest keeps GPU occupancy up). */
 #define LOCAL_SLOTS_MAX 4096
-/* Aggregates folded by one launch of groupby_aggregate_batch: its parameter slots. Its
- * parameters (taken as 8 bytes each) must stay within the 1024 bytes of
- * CL_DEVICE_MAX_PARAMETER_SIZE that every OpenCL 1.2 device has. */
-#define BATCH_SLOTS           8
-#define AGG_COUNT_OWNER_SHIFT 8
-#define BATCH_RECORDS_BYTES   32768
-#define AGG_BATCH_MAX         8
-#define BATCH_FIXED_ARGS      7
-#define BATCH_SLOT_ARGS       8
-_Static_assert(8 * (BATCH_FIXED_ARGS + BATCH_SLOT_ARGS * BATCH_SLOTS) <= 1024,
-               "groupby_aggregate_batch's parameters exceed the OpenCL 1.2 minimum");
 /* Rows above this do not fit the kernels' 32-bit row numbers (owner words hold row + 1). */
 #define ROWS_MAX ((int64_t)INT32_MAX)
 /* Radix partitioning of an exact insert (see ember_groupby_radix_bits): it starts where the
@@ -80,15 +69,12 @@ enum {
     K_AGGREGATE,
     K_AGGREGATE_LOCAL,
     K_OVERFLOW,
-    K_AGGREGATE_BATCH,
     K_COUNT
 };
 static const char *const kernel_names[K_COUNT] = {
-    "groupby_fill",           "groupby_insert",          "groupby_insert_exact",
-    "groupby_compact",        "groupby_remap",           "groupby_radix_count",
-    "groupby_radix_scatter",  "groupby_insert_slices",   "groupby_seed",
-    "groupby_aggregate",      "groupby_aggregate_local", "groupby_overflow",
-    "groupby_aggregate_batch"};
+    "groupby_fill",  "groupby_insert",      "groupby_insert_exact",    "groupby_compact",
+    "groupby_remap", "groupby_radix_count", "groupby_radix_scatter",   "groupby_insert_slices",
+    "groupby_seed",  "groupby_aggregate",   "groupby_aggregate_local", "groupby_overflow"};
 
 /* One aggregate's arrays as the host fallback folds them, in the kernels' form: count, a (the
  * int64 value or low word of an int64 sum, double bits, or the ordered image of a float
@@ -305,8 +291,8 @@ static ember_status kernels_create(groupby_call *call, ember_program_cache *prog
             local = info->max_work_group_size;
         /* On CPU devices a work-group's items run one after another on one core: a local table
          * per single-item work-group then needs no local atomics (see fold_alone). */
-        if ((k == K_AGGREGATE_LOCAL || k == K_AGGREGATE_BATCH || k == K_RADIX_COUNT ||
-             k == K_RADIX_SCATTER || k == K_INSERT_SLICES) &&
+        if ((k == K_AGGREGATE_LOCAL || k == K_RADIX_COUNT || k == K_RADIX_SCATTER ||
+             k == K_INSERT_SLICES) &&
             call->contiguous)
             local = 1;
         call->local_size[k] = local < 1 ? 1 : local;
@@ -748,206 +734,81 @@ static ember_status over_groups(groupby_call *call, int k, const kernel_arg *arg
     return status == EMBER_OK ? launch(call, k, groups) : status;
 }
 
-/* One device aggregate between its seeding and its reads: its state buffers, input columns and
- * kernel flags (agg_info in groupby.cl). */
-typedef struct agg_launch {
-    int index;
-    cl_mem count, a, b;
-    cl_mem values[3], counts[3];
-    cl_uint info;
-    size_t stride; /* state words per group: count, value, high word of an int64 sum */
-    bool has_value, sum128;
-} agg_launch;
-
-/* Makes aggregate index's state buffers and seeds them. */
-static ember_status aggregate_prepare(groupby_call *call, const ember_agg_input *aggs, int index,
-                                      agg_launch *out) {
+/* Folds aggregate index on the device and queues the reads of its counts and values straight
+ * into the result. An int64 SUM's high words stay on the device, where a kernel finds the
+ * first overflowing group. */
+static ember_status device_aggregate(groupby_call *call, const ember_agg_input *aggs, int index,
+                                     int force_path, cl_ulong local_bytes,
+                                     ember_group_result *out) {
     const ember_agg_input *agg = &aggs[index];
     size_t bytes = (size_t)call->groups * 8;
-    *out = (agg_launch){.index = index,
-                        .a = call->placeholder,
-                        .b = call->placeholder,
-                        .values = {call->placeholder, call->placeholder, call->placeholder},
-                        .counts = {call->placeholder, call->placeholder, call->placeholder},
-                        .has_value = agg->op != EMBER_AGG_OP_COUNT,
-                        .sum128 = is_int64_sum(agg)};
-    out->stride = 1 + (size_t)out->has_value + (size_t)out->sum128;
+    bool has_value = agg->op != EMBER_AGG_OP_COUNT, sum128 = is_int64_sum(agg);
+    size_t stride = 1 + (size_t)has_value + (size_t)sum128;
+    cl_mem count = NULL, a = call->placeholder, b = call->placeholder;
+    cl_mem values[3] = {call->placeholder, call->placeholder, call->placeholder};
+    cl_mem counts[3] = {call->placeholder, call->placeholder, call->placeholder};
     bool values_valid = false, counts_valid = false;
-    ember_status status = device_buffer(call, bytes, &out->count);
-    if (status == EMBER_OK && out->has_value)
-        status = device_buffer(call, bytes, &out->a);
-    if (status == EMBER_OK && out->sum128)
-        status = device_buffer(call, bytes, &out->b);
+    ember_status status = device_buffer(call, bytes, &count);
+    if (status == EMBER_OK && has_value)
+        status = device_buffer(call, bytes, &a);
+    if (status == EMBER_OK && sum128)
+        status = device_buffer(call, bytes, &b);
     if (status == EMBER_OK && agg->values)
-        status = column_buffers(call, agg->values, out->values, &values_valid);
+        status = column_buffers(call, agg->values, values, &values_valid);
     if (status == EMBER_OK && agg->counts)
-        status = column_buffers(call, agg->counts, out->counts, &counts_valid);
-    out->info = (cl_uint)agg->op | (agg->type == EMBER_TYPE_FLOAT64 ? AGG_FLOAT64 : 0) |
-                (out->has_value ? AGG_HAS_VALUES : 0) | (values_valid ? AGG_VALUES_VALID : 0) |
-                (agg->counts ? AGG_HAS_COUNTS : 0) | (counts_valid ? AGG_COUNTS_VALID : 0);
-    kernel_arg seed_args[] = {ARG(out->count), ARG(out->a), ARG(out->b)};
-    kernel_arg seed_info[] = {ARG(out->info)};
+        status = column_buffers(call, agg->counts, counts, &counts_valid);
+    cl_uint info = (cl_uint)agg->op | (agg->type == EMBER_TYPE_FLOAT64 ? AGG_FLOAT64 : 0) |
+                   (has_value ? AGG_HAS_VALUES : 0) | (values_valid ? AGG_VALUES_VALID : 0) |
+                   (agg->counts ? AGG_HAS_COUNTS : 0) | (counts_valid ? AGG_COUNTS_VALID : 0);
+    kernel_arg seed_args[] = {ARG(count), ARG(a), ARG(b)};
+    kernel_arg seed_info[] = {ARG(info)};
     if (status == EMBER_OK)
         status = set_args(call, K_SEED, 5, seed_info, 1);
     if (status == EMBER_OK)
         status = over_groups(call, K_SEED, seed_args, 3);
-    return status;
-}
+    if (status != EMBER_OK)
+        return status;
 
-/* The local kernels' rows: work-groups over the rows, and each work-item's chunk within its
- * work-group's rows (0 on GPUs: a stride). */
-static size_t local_grid(const groupby_call *call, int k, cl_uint *group_rows, cl_uint *chunk) {
-    size_t groups = grid_groups(call, k, call->rows, LOCAL_GROUPS_PER_UNIT);
-    *group_rows = (cl_uint)(((size_t)call->rows + groups - 1) / groups);
-    *chunk = call->contiguous
-                 ? (cl_uint)((*group_rows + call->local_size[k] - 1) / call->local_size[k])
-                 : 0;
-    return groups;
-}
-
-/* Each work-group sees more rows than there are groups: then the local table's seeding and
- * flush cost less than the global atomics it saves. */
-static bool local_pays(const groupby_call *call) {
-    size_t groups = grid_groups(call, K_AGGREGATE_LOCAL, call->rows, LOCAL_GROUPS_PER_UNIT);
-    return call->groups * (int64_t)groups <= call->rows;
-}
-
-/* Folds one aggregate on its own. */
-static ember_status aggregate_one(groupby_call *call, const agg_launch *agg, int force_path,
-                                  cl_ulong local_bytes) {
-    /* Local first when every group has a local slot and it pays (local_pays): then hot keys
-     * stay off global atomics. */
-    int64_t local_slots =
-        clamp64((int64_t)(local_bytes / 2 / (agg->stride * 8)), 0, LOCAL_SLOTS_MAX);
-    bool use_local = force_path == 2 || force_path == 4 ||
-                     (force_path == 0 && call->groups <= local_slots && local_pays(call));
+    /* Local first when every group has a local slot and each work-group sees more rows than
+     * there are groups: then hot keys stay off global atomics, and the flush costs less than
+     * the rows it saves. */
+    int64_t local_slots = clamp64((int64_t)(local_bytes / 2 / (stride * 8)), 0, LOCAL_SLOTS_MAX);
+    size_t local_groups = grid_groups(call, K_AGGREGATE_LOCAL, call->rows, LOCAL_GROUPS_PER_UNIT);
+    bool use_local = force_path == 2 || (force_path == 0 && call->groups <= local_slots &&
+                                         call->groups * (int64_t)local_groups <= call->rows);
     if (local_slots < 1)
         use_local = false;
     int k = use_local ? K_AGGREGATE_LOCAL : K_AGGREGATE;
-    cl_uint group_rows = 0, chunk = 0;
-    size_t groups = use_local ? local_grid(call, k, &group_rows, &chunk)
-                              : grid_groups(call, k, call->rows, GROUPS_PER_UNIT);
-    if (!use_local)
-        chunk = row_chunk(call, k, groups, call->rows);
-    kernel_arg args[] = {ARG(call->row_slot), ARG(call->rows),     ARG(chunk),
-                         ARG(agg->info),      ARG(agg->values[0]), ARG(agg->values[1]),
-                         ARG(agg->counts[0]), ARG(agg->counts[1]), ARG(agg->count),
-                         ARG(agg->a),         ARG(agg->b)};
-    ember_status status = set_args(call, k, 0, args, 11);
+    size_t groups = use_local ? local_groups : grid_groups(call, k, call->rows, GROUPS_PER_UNIT);
+    /* The local kernel's chunk is per work-item within its work-group's rows. */
+    cl_uint group_rows = (cl_uint)(((size_t)call->rows + groups - 1) / groups);
+    cl_uint chunk = !use_local ? row_chunk(call, k, groups, call->rows)
+                    : call->contiguous
+                        ? (cl_uint)((group_rows + call->local_size[k] - 1) / call->local_size[k])
+                        : 0;
+    kernel_arg args[] = {ARG(call->row_slot), ARG(call->rows), ARG(chunk),     ARG(info),
+                         ARG(values[0]),      ARG(values[1]),  ARG(counts[0]), ARG(counts[1]),
+                         ARG(count),          ARG(a),          ARG(b)};
+    status = set_args(call, k, 0, args, 11);
     if (status == EMBER_OK && use_local) {
         if (local_slots > call->groups)
             local_slots = call->groups;
         cl_uint slots = (cl_uint)local_slots;
-        size_t table_bytes = (size_t)(local_slots > 0 ? local_slots : 1) * 8 * agg->stride;
+        size_t table_bytes = (size_t)(local_slots > 0 ? local_slots : 1) * 8 * stride;
         kernel_arg local_args[] = {ARG(slots), ARG(group_rows), {table_bytes, NULL}};
         status = set_args(call, k, 11, local_args, 3);
     }
-    return status == EMBER_OK ? launch(call, k, groups) : status;
-}
-
-/* The first aggregate of the batch whose rows count as aggregate i's (the same nulls and
- * counts): the batch kernel keeps one count word for them. */
-static int count_owner(const agg_launch *batch, int i) {
-    const cl_uint counting = AGG_VALUES_VALID | AGG_HAS_COUNTS | AGG_COUNTS_VALID;
-    cl_uint mine = batch[i].info & counting;
-    for (int o = 0; o < i; o++) {
-        const agg_launch *other = &batch[o];
-        if ((other->info & counting) == mine &&
-            (!(mine & AGG_VALUES_VALID) || other->values[1] == batch[i].values[1]) &&
-            (!(mine & AGG_HAS_COUNTS) || other->counts[0] == batch[i].counts[0]) &&
-            (!(mine & AGG_COUNTS_VALID) || other->counts[1] == batch[i].counts[1]))
-            return o;
-    }
-    return i;
-}
-
-/* Folds count aggregates (2 .. AGG_BATCH_MAX) in one launch of groupby_aggregate_batch, every
- * group in the local table; the unused parameter slots get placeholders. */
-static ember_status aggregate_batch(groupby_call *call, const agg_launch *batch, int count) {
-    int k = K_AGGREGATE_BATCH;
-    cl_uint group_rows, chunk, agg_count = (cl_uint)count, slots = (cl_uint)call->groups;
-    size_t groups = local_grid(call, k, &group_rows, &chunk), stride = 0;
-    cl_uint infos[BATCH_SLOTS] = {0};
-    for (int i = 0; i < count; i++) {
-        int owner = count_owner(batch, i);
-        infos[i] = batch[i].info | (cl_uint)owner << AGG_COUNT_OWNER_SHIFT;
-        stride += batch[i].stride - (owner != i);
-    }
-    size_t table_bytes = (size_t)call->groups * 8 * stride;
-    kernel_arg args[] = {ARG(call->row_slot), ARG(call->rows), ARG(chunk),         ARG(agg_count),
-                         ARG(slots),          ARG(group_rows), {table_bytes, NULL}};
-    ember_status status = set_args(call, k, 0, args, BATCH_FIXED_ARGS);
-    for (int i = 0; i < BATCH_SLOTS && status == EMBER_OK; i++) {
-        const agg_launch *agg = i < count ? &batch[i] : NULL;
-        const cl_mem *none = &call->placeholder;
-        kernel_arg slot[BATCH_SLOT_ARGS] = {ARG(infos[i]),
-                                            ARG(*(agg ? &agg->values[0] : none)),
-                                            ARG(*(agg ? &agg->values[1] : none)),
-                                            ARG(*(agg ? &agg->counts[0] : none)),
-                                            ARG(*(agg ? &agg->counts[1] : none)),
-                                            ARG(*(agg ? &agg->count : none)),
-                                            ARG(*(agg ? &agg->a : none)),
-                                            ARG(*(agg ? &agg->b : none))};
-        status = set_args(call, k, (cl_uint)(BATCH_FIXED_ARGS + i * BATCH_SLOT_ARGS), slot,
-                          BATCH_SLOT_ARGS);
-    }
-    return status == EMBER_OK ? launch(call, k, groups) : status;
-}
-
-/* After its fold: an int64 SUM's overflow check (its high words stay on the device), then the
- * reads of the counts and values straight into the result. */
-static ember_status aggregate_finish(groupby_call *call, const agg_launch *agg,
-                                     ember_group_result *out) {
-    size_t bytes = (size_t)call->groups * 8;
-    cl_uint agg_index = (cl_uint)agg->index;
-    kernel_arg overflow_args[] = {ARG(agg->a), ARG(agg->b), ARG(call->overflow), ARG(agg_index)};
-    ember_status status = EMBER_OK;
-    if (agg->sum128)
+    if (status == EMBER_OK)
+        status = launch(call, k, groups);
+    cl_uint agg_index = (cl_uint)index;
+    kernel_arg overflow_args[] = {ARG(a), ARG(b), ARG(call->overflow), ARG(agg_index)};
+    if (status == EMBER_OK && sum128)
         status = over_groups(call, K_OVERFLOW, overflow_args, 4);
     if (status == EMBER_OK)
-        status =
-            read_buffer(call, agg->count, false, bytes, out->counts[agg->index], "group counts");
-    if (status == EMBER_OK && agg->has_value)
-        status = read_buffer(call, agg->a, false, bytes, out->values[agg->index], "group values");
+        status = read_buffer(call, count, false, bytes, out->counts[index], "group counts");
+    if (status == EMBER_OK && has_value)
+        status = read_buffer(call, a, false, bytes, out->values[index], "group values");
     return status;
-}
-
-/* Folds the pending aggregates, in one launch where they go together (see batch_takes), and
- * queues their reads. */
-static ember_status aggregate_pending(groupby_call *call, const agg_launch *pending, int count,
-                                      int force_path, cl_ulong local_bytes,
-                                      ember_group_result *out) {
-    ember_status status = count > 1 ? aggregate_batch(call, pending, count)
-                                    : aggregate_one(call, &pending[0], force_path, local_bytes);
-    for (int i = 0; i < count && status == EMBER_OK; i++)
-        status = aggregate_finish(call, &pending[i], out);
-    return status;
-}
-
-/* Whether aggregates fold together at all: the local path (auto where it pays, or forced by
- * force_path 2; 4 keeps one launch per aggregate so that tests still run that kernel), with
- * room for every group. */
-static bool batches_allowed(const groupby_call *call, int force_path) {
-    return call->worker->info.int64_atomics && call->groups >= 1 &&
-           call->groups <= LOCAL_SLOTS_MAX &&
-           (force_path == 2 || (force_path == 0 && local_pays(call)));
-}
-
-/* Words of a batch's record per group (shared counts kept once, see count_owner). */
-static size_t batch_words(const agg_launch *batch, int count) {
-    size_t words = 0;
-    for (int i = 0; i < count; i++)
-        words += batch[i].stride - (count_owner(batch, i) != i);
-    return words;
-}
-
-/* Whether the batch of count aggregates plus batch[count] still goes in one launch: a slot
- * left, and all the groups' records within half the local memory (as the one-aggregate path
- * keeps) and within BATCH_RECORDS_BYTES. */
-static bool batch_takes(const groupby_call *call, const agg_launch *batch, int count,
-                        cl_ulong local_bytes) {
-    cl_ulong bytes = (cl_ulong)call->groups * 8 * batch_words(batch, count + 1);
-    return count < AGG_BATCH_MAX && bytes <= local_bytes / 2 && bytes <= BATCH_RECORDS_BYTES;
 }
 
 /* Results into their final form: the first overflowing int64 SUM group (from the device's
@@ -1104,33 +965,12 @@ static ember_status aggregate_all(groupby_call *call, const ember_agg_input *agg
         if (status == EMBER_OK)
             status = fill(call, call->overflow, words, ~(cl_ulong)0);
     }
-    /* Device aggregates gather into batches folded by one launch each (see batch_takes);
-     * where batches are not allowed every batch holds one. */
-    bool batches = batches_allowed(call, force_path);
-    agg_launch pending[AGG_BATCH_MAX + 1]; /* and the one being tried */
-    int pending_count = 0;
-    for (int a = 0; a < agg_count && status == EMBER_OK; a++) {
-        if (call->table_counts) {
+    for (int a = 0; a < agg_count && status == EMBER_OK; a++)
+        if (call->table_counts)
             status = read_buffer(call, call->group_rows, false, (size_t)groups * sizeof(cl_ulong),
                                  out->counts[a], "group counts");
-            continue;
-        }
-        if (!aggregate_on_device(call, &aggs[a], force_path))
-            continue;
-        agg_launch next;
-        status = aggregate_prepare(call, aggs, a, &next);
-        if (status != EMBER_OK)
-            break;
-        pending[pending_count] = next;
-        if (pending_count > 0 &&
-            !(batches && batch_takes(call, pending, pending_count, local_bytes))) {
-            status = aggregate_pending(call, pending, pending_count, force_path, local_bytes, out);
-            pending_count = 0;
-        }
-        pending[pending_count++] = next;
-    }
-    if (status == EMBER_OK && pending_count > 0)
-        status = aggregate_pending(call, pending, pending_count, force_path, local_bytes, out);
+        else if (aggregate_on_device(call, &aggs[a], force_path))
+            status = device_aggregate(call, aggs, a, force_path, local_bytes, out);
     if (status == EMBER_OK && call->overflow)
         status = read_buffer(call, call->overflow, false, (size_t)agg_count * sizeof(cl_uint),
                              call->overflow_first, "group-by overflow");

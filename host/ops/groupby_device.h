@@ -70,10 +70,8 @@ typedef struct ember_dense_groups {
 
 /* Knobs for tests and benchmarks, and known groups; zero-initialized means automatic. */
 typedef struct ember_groupby_tuning {
-    int force_path;        /* 0 auto, 1 global table only, 2 work-group-local first (several
-                              aggregates per launch where all groups fit), 3 the
-                              no-64-bit-atomics fallback, 4 work-group-local first, one
-                              aggregate per launch */
+    int force_path;        /* 0 auto, 1 global table only, 2 work-group-local first, 3 the
+                              no-64-bit-atomics fallback */
     int hash_bits;         /* > 0: keep only this many low bits of each hash (collision test) */
     int64_t initial_slots; /* > 0: first table capacity (power of two), to exercise growth */
     int64_t groups_hint;   /* expected groups (e.g. from the previous partition); 0 unknown */
