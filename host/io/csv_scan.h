@@ -1,5 +1,5 @@
 /* csv_scan.h (private to host/io): the pieces of libcsv's state machine (non-strict, no space
- * trimming) that the splitter (csv_split.c) and the field counter (csv_scan_fields.c) share, so
+ * trimming) that the record walker (csv_rows.c) and the field counter (csv_scan_fields.c) share, so
  * both follow one model of it. */
 #ifndef EMBER_IO_CSV_SCAN_H
 #define EMBER_IO_CSV_SCAN_H

@@ -8,178 +8,8 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "io/csv_rows.h"
 #include "io/csv_scan.h"
-
-/* Walks a buffer row by row. It stops only where libcsv is in ROW_NOT_BEGUN, so the position
- * and the counters are all the state it keeps between calls. */
-typedef struct row_scanner {
-    const unsigned char *buf;
-    size_t pos, len;
-    unsigned char delimiter, quote;
-    /* See scan_plain_dialect: bytes other than quote, CR and LF can then be skipped unseen. */
-    bool plain_dialect;
-    int64_t lines;     /* line breaks consumed since the start */
-    int64_t records;   /* records ended, including one ended by the end of the buffer */
-    size_t row_begin;  /* first byte of the last record seen */
-    int64_t row_lines; /* line breaks before row_begin */
-} row_scanner;
-
-static void scanner_init(row_scanner *s, const char *buf, size_t begin, size_t len,
-                         ember_csv_dialect dialect) {
-    s->buf = (const unsigned char *)buf;
-    s->pos = begin;
-    s->len = len;
-    s->delimiter = dialect.delimiter;
-    s->quote = dialect.quote;
-    s->plain_dialect = scan_plain_dialect(dialect.delimiter, dialect.quote);
-    s->lines = 0;
-    s->records = 0;
-    s->row_begin = begin;
-    s->row_lines = 0;
-}
-
-/* Bit j set when byte j of the 64 at p (avail of them real) is a quote, CR or LF: the only
- * bytes that can change the state in a plain dialect, apart from delimiters, which matter only
- * next to a quote and are looked at there. */
-static inline uint64_t special_bytes(const unsigned char *p, size_t avail, unsigned char quote) {
-    scan_masks m = scan_block(p, avail, quote, 0);
-    return m.quotes | m.breaks;
-}
-
-/* scan_to for a plain dialect: visits only quotes and line breaks, 64 bytes at a time.
- * Outside quotes a line break ends the row (or is a blank line where the row has not begun),
- * and a quote opens a field only at the row's first byte or right after a delimiter; libcsv
- * keeps any other one as text. Inside quotes line breaks are counted and a quote is decided
- * by the byte after it. */
-static bool scan_plain(row_scanner *s, size_t target) {
-    const unsigned char *buf = s->buf;
-    const size_t len = s->len;
-    const unsigned char delimiter = s->delimiter, quote = s->quote;
-    int64_t lines = s->lines;
-    size_t next = s->pos;      /* bytes before it are consumed; their bits are ignored */
-    size_t row_begin = s->pos; /* where libcsv is in ROW_NOT_BEGUN */
-    int64_t row_lines = lines;
-    bool quoted = false;
-    size_t p = 0;
-
-    for (size_t base = s->pos; base < len; base += 64) {
-        uint64_t mask = special_bytes(buf + base, len - base, quote);
-        for (; mask; mask &= mask - 1) {
-            p = base + (size_t)__builtin_ctzll(mask);
-            if (p < next)
-                continue;
-            unsigned char c = buf[p];
-            if (quoted) {
-                if (c != quote) {
-                    lines++;
-                    next = p + scan_line_break_length(buf, p, len);
-                    continue;
-                }
-                /* FIELD_MIGHT_HAVE_ENDED: the byte after the quote decides. */
-                if (++p == len)
-                    goto end_of_buffer;
-                if (buf[p] == CR || buf[p] == LF)
-                    goto row_end;
-                /* A delimiter ends the field; a doubled quote or (non-strict) any other byte
-                 * keeps it quoted. */
-                quoted = buf[p] != delimiter;
-                next = p + 1;
-            } else if (c == quote) {
-                quoted = p == row_begin || buf[p - 1] == delimiter;
-                next = p + 1;
-            } else if (p == row_begin) {
-                lines++; /* a blank line */
-                row_begin = next = p + scan_line_break_length(buf, p, len);
-                row_lines = lines;
-            } else {
-                goto row_end;
-            }
-            continue;
-
-        row_end:
-            quoted = false;
-            lines++;
-            s->records++;
-            s->row_begin = row_begin;
-            s->row_lines = row_lines;
-            row_begin = next = p + scan_line_break_length(buf, p, len);
-            row_lines = lines;
-            if (next >= target) {
-                s->pos = next;
-                s->lines = lines;
-                return true;
-            }
-        }
-    }
-
-end_of_buffer:
-    /* csv_fini ends a row that has begun, so it counts as a record. */
-    if (row_begin < len) {
-        s->records++;
-        s->row_begin = row_begin;
-        s->row_lines = row_lines;
-    }
-    s->pos = len;
-    s->lines = lines;
-    return false;
-}
-
-/* scan_to for any dialect, a byte at a time. */
-static bool scan_exact(row_scanner *s, size_t target) {
-    const unsigned char *buf = s->buf;
-    const size_t len = s->len;
-    size_t i = s->pos;
-    int64_t lines = s->lines;
-    int state = ROW_NOT_BEGUN;
-    size_t row_begin = i;
-    int64_t row_lines = lines;
-    bool after_cr = false;
-
-    while (i < len) {
-        unsigned char c = buf[i];
-        if (state == ROW_NOT_BEGUN && c != CR && c != LF) {
-            row_begin = i;
-            row_lines = lines;
-        }
-        if (c == CR || (c == LF && !after_cr))
-            lines++;
-        after_cr = c == CR;
-        bool row_end = false;
-        state = scan_step(state, c, s->delimiter, s->quote, &row_end);
-        i++;
-        if (!row_end)
-            continue;
-        /* In ROW_NOT_BEGUN libcsv tests for CR and LF first, so whatever the dialect, the LF
-         * of a CRLF is a blank line and the record starts after it. */
-        if (c == CR && i < len && buf[i] == LF)
-            i++;
-        after_cr = false;
-        s->records++;
-        s->row_begin = row_begin;
-        s->row_lines = row_lines;
-        if (i >= target) {
-            s->pos = i;
-            s->lines = lines;
-            return true;
-        }
-    }
-    if (state != ROW_NOT_BEGUN) {
-        s->records++;
-        s->row_begin = row_begin;
-        s->row_lines = row_lines;
-    }
-    s->pos = len;
-    s->lines = lines;
-    return false;
-}
-
-/* Consumes records (and the blank lines between them) until one ends at a record start at or
- * after target, and stops there: true, pos at that start, row_begin at the record just ended.
- * Otherwise runs to the buffer's end: false, pos at len, and a record that began there is
- * counted and marked in row_begin. */
-static bool scan_to(row_scanner *s, size_t target) {
-    return s->plain_dialect ? scan_plain(s, target) : scan_exact(s, target);
-}
 
 size_t ember_csv_bom_length(const char *buf, size_t len) {
     return buf && len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
@@ -191,9 +21,9 @@ size_t ember_csv_record_end(const char *buf, size_t len, size_t begin, ember_csv
         *lines = 0;
     if (!buf || begin >= len)
         return len;
-    row_scanner s;
-    scanner_init(&s, buf, begin, len, dialect);
-    scan_to(&s, 0);
+    ember_csv_row_scanner s;
+    ember_csv_rows_init(&s, buf, begin, len, dialect);
+    ember_csv_rows_scan_to(&s, 0);
     if (lines)
         *lines = s.lines;
     return s.pos;
@@ -261,7 +91,7 @@ static bool stop_list_push(stop_list *list, stop item) {
     return true;
 }
 
-static stop stop_here(const row_scanner *s) {
+static stop stop_here(const ember_csv_row_scanner *s) {
     return (stop){s->pos, s->lines, s->records};
 }
 
@@ -293,12 +123,12 @@ static size_t first_target_after(const cut_targets *targets, size_t pos) {
 
 /* From s at a record start: a cut for each target after it, as split_ranges places them, up to
  * the first stop past bound, which is last (and a cut too if a target lies before it). */
-static void walk_chunk(row_scanner *s, const cut_targets *targets, chunk_scan *out) {
+static void walk_chunk(ember_csv_row_scanner *s, const cut_targets *targets, chunk_scan *out) {
     const size_t len = s->len, bound = out->bound;
     size_t k = first_target_after(targets, s->pos);
     size_t target;
     while (k < targets->count && (target = target_at(targets, k)) <= bound && target < len) {
-        if (!scan_to(s, target) || s->pos >= len) {
+        if (!ember_csv_rows_scan_to(s, target) || s->pos >= len) {
             out->ended = true;
             return;
         }
@@ -311,7 +141,8 @@ static void walk_chunk(row_scanner *s, const cut_targets *targets, chunk_scan *o
     }
     /* A stop already past bound is the first one: scan_to stops at the first at or after its
      * target, and the targets before were at most bound. */
-    if (bound >= len || (s->pos <= bound && (!scan_to(s, bound + 1) || s->pos >= len))) {
+    if (bound >= len ||
+        (s->pos <= bound && (!ember_csv_rows_scan_to(s, bound + 1) || s->pos >= len))) {
         out->ended = true;
         return;
     }
@@ -333,10 +164,10 @@ static void scan_chunk_task(void *context, int index, int worker) {
     (void)worker;
     parallel_scan *p = context;
     chunk_scan *chunk = &p->chunks[index];
-    row_scanner s;
-    scanner_init(&s, p->buf, chunk->start, p->len, p->dialect);
+    ember_csv_row_scanner s;
+    ember_csv_rows_init(&s, p->buf, chunk->start, p->len, p->dialect);
     if (index > 0) {
-        if (!scan_to(&s, chunk->start + 1) || s.pos >= p->len)
+        if (!ember_csv_rows_scan_to(&s, chunk->start + 1) || s.pos >= p->len)
             return; /* no stop after the guess: the scan before this one reaches the end */
         chunk->has_first = true;
         chunk->first = stop_here(&s);
@@ -366,8 +197,8 @@ static bool chain_chunks(const parallel_scan *p, int count, stop_list *cuts) {
             offset.lines = at.lines - chunk->first.lines;
             offset.records = at.records - chunk->first.records;
         } else if (k > 0) {
-            row_scanner s;
-            scanner_init(&s, p->buf, at.pos, p->len, p->dialect);
+            ember_csv_row_scanner s;
+            ember_csv_rows_init(&s, p->buf, at.pos, p->len, p->dialect);
             s.lines = at.lines;
             s.records = at.records;
             walk_chunk(&s, p->targets, &again);
@@ -427,8 +258,8 @@ static ember_status split_ranges(const char *buf, size_t len, size_t begin, int6
         ok = parallel_cuts(buf, len, begin, targets, dialect, parallel, &cuts);
     } else {
         chunk_scan whole = {.start = begin, .bound = len};
-        row_scanner s;
-        scanner_init(&s, buf, begin, len, dialect);
+        ember_csv_row_scanner s;
+        ember_csv_rows_init(&s, buf, begin, len, dialect);
         walk_chunk(&s, targets, &whole);
         cuts = whole.cuts;
         ok = !whole.out_of_mem;
@@ -633,11 +464,11 @@ int ember_csv_locate_record(const char *buf, const ember_split *split, int64_t r
                             ember_csv_dialect dialect, size_t *offset, int64_t *line) {
     if (!buf || !split || record < 0 || split->begin > split->end)
         return -1;
-    row_scanner s;
-    scanner_init(&s, buf, split->begin, split->end, dialect);
+    ember_csv_row_scanner s;
+    ember_csv_rows_init(&s, buf, split->begin, split->end, dialect);
     for (int64_t index = 0;; index++) {
         int64_t records = s.records;
-        bool ended = scan_to(&s, 0);
+        bool ended = ember_csv_rows_scan_to(&s, 0);
         if (s.records == records)
             return -1;
         if (index == record) {
