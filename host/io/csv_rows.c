@@ -4,6 +4,14 @@
 
 #include "io/csv_scan.h"
 
+/* A record ended (or was begun when the buffer ended): row_begin is its first byte, with
+ * row_lines line breaks before it. */
+static inline void record_seen(ember_csv_row_scanner *s, size_t row_begin, int64_t row_lines) {
+    s->records++;
+    s->row_begin = row_begin;
+    s->row_lines = row_lines;
+}
+
 void ember_csv_rows_init(ember_csv_row_scanner *s, const char *buf, size_t begin, size_t len,
                          ember_csv_dialect dialect) {
     s->buf = (const unsigned char *)buf;
@@ -79,9 +87,7 @@ static bool scan_plain(ember_csv_row_scanner *s, size_t target) {
         row_end:
             quoted = false;
             lines++;
-            s->records++;
-            s->row_begin = row_begin;
-            s->row_lines = row_lines;
+            record_seen(s, row_begin, row_lines);
             row_begin = next = p + scan_line_break_length(buf, p, len);
             row_lines = lines;
             if (next >= target) {
@@ -95,9 +101,7 @@ static bool scan_plain(ember_csv_row_scanner *s, size_t target) {
 end_of_buffer:
     /* csv_fini ends a row that has begun, so it counts as a record. */
     if (row_begin < len) {
-        s->records++;
-        s->row_begin = row_begin;
-        s->row_lines = row_lines;
+        record_seen(s, row_begin, row_lines);
     }
     s->pos = len;
     s->lines = lines;
@@ -134,9 +138,7 @@ static bool scan_exact(ember_csv_row_scanner *s, size_t target) {
         if (c == CR && i < len && buf[i] == LF)
             i++;
         after_cr = false;
-        s->records++;
-        s->row_begin = row_begin;
-        s->row_lines = row_lines;
+        record_seen(s, row_begin, row_lines);
         if (i >= target) {
             s->pos = i;
             s->lines = lines;
@@ -144,9 +146,7 @@ static bool scan_exact(ember_csv_row_scanner *s, size_t target) {
         }
     }
     if (state != ROW_NOT_BEGUN) {
-        s->records++;
-        s->row_begin = row_begin;
-        s->row_lines = row_lines;
+        record_seen(s, row_begin, row_lines);
     }
     s->pos = len;
     s->lines = lines;
